@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/** The crevnet command line: global options and one module per command in cli/. */
+import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { BACKEND_CHOICES } from './runtime/backend.js';
+import { reportError, setDebug } from './cli/common.js';
+import { register as registerInfo } from './cli/info.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../package.json') as { version: string };
+
+const program = new Command('crevnet')
+  .description('CrevNet video prediction: reversible 3D autoencoder + reversible ConvRNN, on tfjs')
+  .version(pkg.version)
+  .addOption(
+    new Option('--backend <name>', 'tfjs backend (env CREVNET_BACKEND)')
+      .choices([...BACKEND_CHOICES])
+      .env('CREVNET_BACKEND')
+      .default('auto'),
+  )
+  .option('--debug', 'print stack traces on errors')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .hook('preAction', (thisCommand) => setDebug(Boolean(thisCommand.opts().debug)));
+
+for (const register of [registerInfo]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander has already printed its one-line message; help/version exit 0, usage errors 2.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    reportError(err);
+  }
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { action, printJson, startBackend } from './common.js';
+import { binaryVersion, ffmpegBinary, ffprobeBinary } from '../runtime/ffmpeg-paths.js';
+import { errorMessage } from '../runtime/errors.js';
+
+const require = createRequire(import.meta.url);
+
+function binary(find: () => { path: string; source: string }) {
+  try {
+    const b = find();
+    return { path: b.path, source: b.source, version: binaryVersion(b.path) };
+  } catch (err) {
+    return { path: null, source: null, version: null, error: errorMessage(err) };
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('info')
+    .description('show Node, tfjs, the chosen backend (and why others were skipped), ffmpeg/ffprobe')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (opts: { json?: boolean }, cmd: Command) => {
+        const be = await startBackend(cmd);
+        const pkg = require('../../package.json') as { version: string };
+        const info = {
+          crevnet: pkg.version,
+          node: process.version,
+          platform: `${process.platform}-${process.arch}`,
+          tfjs: tf.version.tfjs,
+          backend: be.backend,
+          backendProvider: be.provider,
+          skipped: be.attempts.filter((a) => !a.ok).map((a) => ({ backend: a.candidate, reason: a.reason })),
+          warnings: be.warnings,
+          ffmpeg: binary(ffmpegBinary),
+          ffprobe: binary(ffprobeBinary),
+        };
+        if (opts.json) return printJson(info);
+        const lines = [
+          `crevnet   ${info.crevnet}`,
+          `node      ${info.node} (${info.platform})`,
+          `tfjs      ${info.tfjs}`,
+          `backend   ${info.backend} (${info.backendProvider})`,
+          ...info.skipped.map((s) => `  skipped ${s.backend}: ${s.reason}`),
+          `ffmpeg    ${info.ffmpeg.path ?? 'not found'}${info.ffmpeg.source ? ` [${info.ffmpeg.source}]` : ''}`,
+          `          ${info.ffmpeg.version ?? info.ffmpeg.error}`,
+          `ffprobe   ${info.ffprobe.path ?? 'not found'}${info.ffprobe.source ? ` [${info.ffprobe.source}]` : ''}`,
+          `          ${info.ffprobe.version ?? info.ffprobe.error}`,
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }),
+    );
+}

@@ -1,0 +1,110 @@
+/**
+ * Backend selection, the only place that decides where tensors live.
+ * auto: tfjs-node-gpu → tfjs-node → wasm → cpu; the first that initialises wins and
+ * the reasons the earlier ones were skipped are kept for `crevnet info`.
+ */
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from './errors.js';
+import { registerComposedKernels } from './kernels.js';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendAttempt {
+  candidate: string;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface BackendInfo {
+  backend: string;
+  /** package that provided it: @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node, @tensorflow/tfjs-backend-wasm or built-in */
+  provider: string;
+  attempts: BackendAttempt[];
+  warnings: string[];
+}
+
+const require = createRequire(import.meta.url);
+let current: BackendInfo | undefined;
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return (msg.split('\n').find((l) => l.trim().length > 0) ?? msg).trim();
+}
+
+async function tryNative(spec: string): Promise<void> {
+  // Silence TensorFlow's C++ logging unless the user asked for it.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // A variable keeps tsc from resolving an optional package that may be absent.
+  const name: string = spec;
+  require(name);
+  if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend("tensorflow") returned false');
+}
+
+async function tryWasm(): Promise<void> {
+  const name: string = '@tensorflow/tfjs-backend-wasm';
+  await import(name);
+  if (!(await tf.setBackend('wasm'))) throw new Error('setBackend("wasm") returned false');
+}
+
+async function tryCpu(): Promise<void> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('setBackend("cpu") returned false');
+}
+
+interface Candidate {
+  label: string;
+  provider: string;
+  init: () => Promise<void>;
+}
+
+const CANDIDATES: Record<Exclude<BackendChoice, 'auto'>, Candidate[]> = {
+  tensorflow: [
+    { label: 'tensorflow (tfjs-node-gpu)', provider: '@tensorflow/tfjs-node-gpu', init: () => tryNative('@tensorflow/tfjs-node-gpu') },
+    { label: 'tensorflow (tfjs-node)', provider: '@tensorflow/tfjs-node', init: () => tryNative('@tensorflow/tfjs-node') },
+  ],
+  wasm: [{ label: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', init: tryWasm }],
+  cpu: [{ label: 'cpu', provider: 'built-in (@tensorflow/tfjs-backend-cpu)', init: tryCpu }],
+};
+
+export function parseBackendChoice(value: string | undefined): BackendChoice {
+  const v = (value ?? 'auto').trim().toLowerCase();
+  if ((BACKEND_CHOICES as readonly string[]).includes(v)) return v as BackendChoice;
+  throw new UserError(`unknown backend "${value}"; use one of ${BACKEND_CHOICES.join(', ')}`);
+}
+
+/**
+ * Initialise tfjs on the requested backend (default: env CREVNET_BACKEND, else auto).
+ * Idempotent: a second call with the same choice returns the cached info.
+ */
+export async function initBackend(choice?: BackendChoice | string): Promise<BackendInfo> {
+  const wanted = parseBackendChoice(choice ?? process.env.CREVNET_BACKEND);
+  if (current && (wanted === 'auto' || tf.getBackend() === wanted)) return current;
+  const list =
+    wanted === 'auto' ? [...CANDIDATES.tensorflow, ...CANDIDATES.wasm, ...CANDIDATES.cpu] : CANDIDATES[wanted];
+  const attempts: BackendAttempt[] = [];
+  for (const cand of list) {
+    try {
+      await cand.init();
+      await tf.ready();
+      attempts.push({ candidate: cand.label, ok: true });
+      registerComposedKernels(tf.getBackend());
+      const warnings: string[] = [];
+      if (tf.getBackend() === 'tensorflow' && process.env.NVIDIA_TF32_OVERRIDE !== '0') {
+        warnings.push(
+          'NVIDIA_TF32_OVERRIDE is not 0: on Ampere/Hopper GPUs TF32 breaks the exact inversion of the encoder; set NVIDIA_TF32_OVERRIDE=0',
+        );
+      }
+      current = { backend: tf.getBackend(), provider: cand.provider, attempts, warnings };
+      return current;
+    } catch (err) {
+      attempts.push({ candidate: cand.label, ok: false, reason: firstLine(err) });
+    }
+  }
+  const why = attempts.map((a) => `${a.candidate}: ${a.reason}`).join('; ');
+  throw new UserError(`backend "${wanted}" is not available here (${why}); try --backend auto`);
+}
+
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
