@@ -50,7 +50,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const x = tf.tensor4d(Float32Array.from(xv), xs as [number, number, number, number]);
       const w = tf.tensor4d(Float32Array.from(wv), wsh as [number, number, number, number]);
       const before = tf.memory().numTensors;
-      const g = tf.grad((wt: tf.Tensor4D) => tf.conv2d(x, wt, stride, pad).square().sum())(w);
+      const g = tf.grad((wt: tf.Tensor) => tf.conv2d(x, wt as tf.Tensor4D, stride, pad).square().sum())(w);
       const got = await g.data();
       g.dispose();
       assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
