@@ -5,6 +5,12 @@ import { createRequire } from 'node:module';
 import { BACKEND_CHOICES } from './runtime/backend.js';
 import { reportError, setDebug } from './cli/common.js';
 import { register as registerInfo } from './cli/info.js';
+import { register as registerDataset } from './cli/dataset.js';
+import { register as registerMetrics } from './cli/metrics.js';
+import { register as registerPredict } from './cli/predict.js';
+import { register as registerTrain } from './cli/train.js';
+import { register as registerEval } from './cli/eval.js';
+import { register as registerBench } from './cli/bench.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../package.json') as { version: string };
@@ -19,11 +25,10 @@ const program = new Command('crevnet')
       .default('auto'),
   )
   .option('--debug', 'print stack traces on errors')
-  .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .hook('preAction', (thisCommand) => setDebug(Boolean(thisCommand.opts().debug)));
 
-for (const register of [registerInfo]) register(program);
+for (const register of [registerInfo, registerDataset, registerMetrics, registerPredict, registerTrain, registerEval, registerBench]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -83,6 +83,8 @@ export async function initBackend(choice?: BackendChoice | string): Promise<Back
   const list =
     wanted === 'auto' ? [...CANDIDATES.tensorflow, ...CANDIDATES.wasm, ...CANDIDATES.cpu] : CANDIDATES[wanted];
   const attempts: BackendAttempt[] = [];
+  // Production mode: no debug checks and no "install tfjs-node" banner on stderr (one-line errors).
+  tf.enableProdMode();
   for (const cand of list) {
     try {
       await cand.init();

@@ -1,0 +1,271 @@
+/**
+ * The benchmark harness behind `crevnet bench` (issue 6): after a warm-up, the median of several
+ * repeats of
+ *  - trainStepSeconds: one Adam step of model.loss (teacher forcing) on T-frame sequences at batch 4;
+ *  - inferSeqPerSecond: 10→10 model.predict at batch 16;
+ *  - roundTripMaxError: max |D(E(x)) − x| on random clips (train-mode and eval-mode BN);
+ *  - memory: peak bytes (tf.profile) of one training step, plain autodiff and reversible backprop,
+ *    for encoders of 2, 4, 8, 16 blocks at the config's widths.
+ * Inputs are uniform random frames: convolution cost does not depend on the values.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CrevNet } from '../model/crevnet.js';
+import { loadConfig, type ModelConfig } from '../model/config.js';
+import { median } from './timing.js';
+
+export interface BenchOptions {
+  /** config name or path (default 'small') */
+  config?: string;
+  /** timed repeats after the warm-up (default 5) */
+  repeats?: number;
+  /** untimed warm-up runs (default 1) */
+  warmup?: number;
+  trainBatch?: number;
+  /** frames per training sequence (default 20 → 17 clip steps) */
+  frames?: number;
+  inferBatch?: number;
+  context?: number;
+  horizon?: number;
+  /** encoder depths for the memory table (default [2,4,8,16]); [] skips it */
+  memoryBlocks?: number[];
+  /** frames of the memory-table training step (default = frames) */
+  memoryFrames?: number;
+  seed?: number;
+  /** progress lines (stderr) */
+  log?: (line: string) => void;
+}
+
+export interface MemoryTable {
+  blocks: number[];
+  plainPeakBytes: (number | null)[];
+  reversiblePeakBytes: (number | null)[];
+  /** tfjs bytes held before each step (weights, optimizer state, input), same order as the peaks */
+  plainBaselineBytes: (number | null)[];
+  reversibleBaselineBytes: (number | null)[];
+  /** why an entry is null, e.g. the model does not implement reversible backprop */
+  notes?: string[];
+}
+
+export interface BenchResult {
+  backend: string;
+  config: string;
+  trainStepSeconds: number;
+  inferSeqPerSecond: number;
+  roundTripMaxError: number;
+  memory: MemoryTable;
+  details: {
+    trainBatch: number;
+    frames: number;
+    inferBatch: number;
+    context: number;
+    horizon: number;
+    repeats: number;
+    warmup: number;
+    trainStepSamples: number[];
+    inferSeconds: number[];
+    roundTripMaxErrorTrain: number;
+    roundTripMaxErrorEval: number;
+    params: number;
+    memoryFrames: number;
+    tensorsLeaked: number;
+    rssBytes: number;
+  };
+}
+
+function randomSequence(t: number, b: number, config: ModelConfig, seed: number): tf.Tensor5D {
+  const [h, w, c] = config.imageSize;
+  return tf.randomUniform([t, b, h, w, c], 0, 1, 'float32', seed) as tf.Tensor5D;
+}
+
+/** One Adam step of the teacher-forced loss; returns the loss value. */
+export function trainStep(model: CrevNet, optimizer: tf.Optimizer, seq: tf.Tensor5D): number {
+  const cost = optimizer.minimize(() => model.loss(seq), true, model.trainableVariables());
+  if (!cost) throw new Error('optimizer.minimize returned no cost');
+  const v = cost.dataSync()[0]!;
+  cost.dispose();
+  return v;
+}
+
+/** Median seconds of `fn` over `repeats` runs after `warmup` untimed runs. */
+export function timeSeconds(fn: () => void, repeats: number, warmup: number): { median: number; samples: number[] } {
+  for (let i = 0; i < warmup; i++) fn();
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    fn();
+    samples.push((performance.now() - t0) / 1000);
+  }
+  return { median: median(samples), samples };
+}
+
+/** The config with `total` encoder blocks spread over its stages (same strides and widths), or null. */
+export function withEncoderBlocks(config: ModelConfig, total: number, reversible: boolean): ModelConfig | null {
+  const stages = config.nBlocks.length;
+  if (total < stages) return null;
+  const nBlocks = Array.from({ length: stages }, (_, i) => Math.floor(total / stages) + (i < total % stages ? 1 : 0));
+  return { ...config, name: `${config.name}-${total}blocks`, nBlocks, reversibleBackprop: reversible };
+}
+
+export function isNotImplemented(err: unknown): boolean {
+  return err instanceof Error && /not implemented/i.test(err.message);
+}
+
+/**
+ * Peak bytes of one training step (tf.profile: the largest tfjs byte count seen after any kernel of the
+ * step) with a fresh model and optimizer, and the bytes held just before the step (weights, Adam
+ * moments, the input sequence).
+ */
+export async function trainStepPeakBytes(config: ModelConfig, batch: number, frames: number, seed: number): Promise<{ peak: number; baseline: number }> {
+  const model = CrevNet.create(config, seed);
+  const optimizer = tf.train.adam(config.train.lr);
+  const seq = randomSequence(frames, batch, config, seed + 1);
+  try {
+    // One untimed step first so Adam's moment variables exist and are not counted as the step's peak.
+    trainStep(model, optimizer, seq);
+    const baseline = tf.memory().numBytes;
+    const info = await tf.profile(() => {
+      trainStep(model, optimizer, seq);
+    });
+    return { peak: info.peakBytes, baseline };
+  } finally {
+    seq.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
+  const log = o.log ?? (() => {});
+  const config = await loadConfig(o.config ?? 'small');
+  const repeats = o.repeats ?? 5;
+  const warmup = o.warmup ?? 1;
+  const trainBatch = o.trainBatch ?? 4;
+  const frames = o.frames ?? 20;
+  const inferBatch = o.inferBatch ?? 16;
+  const context = o.context ?? 10;
+  const horizon = o.horizon ?? 10;
+  const seed = o.seed ?? 0;
+  const memoryBlocks = o.memoryBlocks ?? [2, 4, 8, 16];
+  const memoryFrames = o.memoryFrames ?? frames;
+  const tensorsBefore = tf.memory().numTensors;
+
+  const model = CrevNet.create(config, seed);
+  const params = model.paramCounts().total;
+  let trainStepSamples: number[];
+  let trainStepSeconds: number;
+  let inferSeconds: number[];
+  let rtTrain: number;
+  let rtEval: number;
+  try {
+    // Training step.
+    const optimizer = tf.train.adam(config.train.lr);
+    const seq = randomSequence(frames, trainBatch, config, seed + 1);
+    try {
+      log(`train step: batch ${trainBatch}, ${frames} frames, ${warmup} warm-up + ${repeats} timed`);
+      const t = timeSeconds(() => trainStep(model, optimizer, seq), repeats, warmup);
+      trainStepSeconds = t.median;
+      trainStepSamples = t.samples;
+    } finally {
+      seq.dispose();
+      optimizer.dispose();
+    }
+
+    // Inference: 10 → 10 rollouts at batch 16.
+    const ctx = randomSequence(context, inferBatch, config, seed + 2);
+    try {
+      log(`inference: ${context}→${horizon} at batch ${inferBatch}, ${warmup} warm-up + ${repeats} timed`);
+      const t = timeSeconds(
+        () => {
+          const y = model.predict(ctx, horizon);
+          y.dataSync();
+          y.dispose();
+        },
+        repeats,
+        warmup,
+      );
+      inferSeconds = t.samples;
+    } finally {
+      ctx.dispose();
+    }
+
+    // Round trip D(E(x)) on random clips, both BN modes.
+    log('round trip');
+    const clip = randomSequence(3, trainBatch, config, seed + 3);
+    const rt = (mode: 'train' | 'eval') =>
+      tf.tidy(() => {
+        const [z1, z2] = model.encode(clip, mode);
+        const y = model.decode(z1, z2, mode);
+        return y.sub(clip.reshape(y.shape)).abs().max().dataSync()[0]!;
+      });
+    try {
+      rtEval = rt('eval');
+      rtTrain = rt('train');
+    } finally {
+      clip.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+  const inferSeqPerSecond = inferBatch / median(inferSeconds);
+
+  // Memory table.
+  const memory: MemoryTable = {
+    blocks: memoryBlocks,
+    plainPeakBytes: [],
+    reversiblePeakBytes: [],
+    plainBaselineBytes: [],
+    reversibleBaselineBytes: [],
+  };
+  const notes = new Set<string>();
+  for (const n of memoryBlocks) {
+    for (const reversible of [false, true]) {
+      const cfg = withEncoderBlocks(config, n, reversible);
+      const list = reversible ? memory.reversiblePeakBytes : memory.plainPeakBytes;
+      const base = reversible ? memory.reversibleBaselineBytes : memory.plainBaselineBytes;
+      if (!cfg) {
+        list.push(null);
+        base.push(null);
+        notes.add(`${n} blocks cannot be spread over the ${config.nBlocks.length} stages of ${config.name}`);
+        continue;
+      }
+      log(`memory: ${n} blocks, ${reversible ? 'reversible' : 'plain'} backprop`);
+      try {
+        const r = await trainStepPeakBytes(cfg, trainBatch, memoryFrames, seed);
+        list.push(r.peak);
+        base.push(r.baseline);
+      } catch (err) {
+        if (!reversible || !isNotImplemented(err)) throw err;
+        list.push(null);
+        base.push(null);
+        notes.add('reversible backprop is not implemented by the model (src/model/reversible-grad.ts)');
+      }
+    }
+  }
+  if (notes.size > 0) memory.notes = [...notes];
+
+  return {
+    backend: tf.getBackend(),
+    config: config.name,
+    trainStepSeconds,
+    inferSeqPerSecond,
+    roundTripMaxError: Math.max(rtTrain, rtEval),
+    memory,
+    details: {
+      trainBatch,
+      frames,
+      inferBatch,
+      context,
+      horizon,
+      repeats,
+      warmup,
+      trainStepSamples,
+      inferSeconds,
+      roundTripMaxErrorTrain: rtTrain,
+      roundTripMaxErrorEval: rtEval,
+      params,
+      memoryFrames,
+      tensorsLeaked: tf.memory().numTensors - tensorsBefore,
+      rssBytes: process.memoryUsage().rss,
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The PyTorch peer (../shared/peers/crevnet_ref.py) run through scripts/peer-bench.sh, for ratios
+ * measured in the same run as our own benchmark.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ModelConfig } from '../model/config.js';
+
+export interface PeerResult {
+  /** the command that produced it */
+  command: string;
+  /** set when the peer could not run (no python3/torch, no peer script); the numbers are then null */
+  skipped?: string;
+  trainStepSeconds: number | null;
+  inferSeqPerSecond: number | null;
+  inferBatch: number | null;
+  params: number | null;
+  raw?: Record<string, unknown>;
+}
+
+/** Repository root: dist/bench/peer.js and src/bench/peer.ts both sit two levels below it. */
+export function packageRoot(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+export function peerScript(): string {
+  return join(packageRoot(), 'scripts', 'peer-bench.sh');
+}
+
+export interface PeerOptions {
+  /** training batch (ours: 4) */
+  batch?: number;
+  /** timed training iterations (the first is dropped by the peer's median) */
+  iters?: number;
+  /** sequences in the peer's one timed 10→10 predict call (ours times batch 16) */
+  evalSequences?: number;
+  /** torch threads (default 2 = the machine's cores, as in the issue's 0.65 s reference) */
+  threads?: number;
+  frames?: number;
+}
+
+export function peerArgs(config: ModelConfig, o: PeerOptions = {}): string[] {
+  const args = [
+    '--blocks', config.nBlocks.join(','),
+    '--strides', config.strides.join(','),
+    '--layers', String(config.predictorLayers),
+    '--batch', String(o.batch ?? 4),
+    '--iters', String(o.iters ?? 10),
+    '--threads', String(o.threads ?? 2),
+  ];
+  if (o.frames !== undefined) args.push('--steps', String(o.frames - 3));
+  if ((o.evalSequences ?? 16) > 0) args.push('--eval', String(o.evalSequences ?? 16));
+  return args;
+}
+
+/** Run the peer (after our own measurements, never concurrently with them) and parse its last JSON line. */
+export async function runPeer(config: ModelConfig, o: PeerOptions = {}): Promise<PeerResult> {
+  const script = peerScript();
+  const args = peerArgs(config, o);
+  const command = `scripts/peer-bench.sh ${args.join(' ')}`;
+  const empty = { command, trainStepSeconds: null, inferSeqPerSecond: null, inferBatch: null, params: null };
+  if (!existsSync(script)) return { ...empty, skipped: `${script} not found` };
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn('bash', [script, ...args], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
+  });
+  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (code !== 0 || !line) {
+    const why = stderr.trim().split('\n').pop() ?? `exit code ${code}`;
+    return { ...empty, skipped: `peer failed: ${why}` };
+  }
+  const raw = JSON.parse(line) as Record<string, unknown>;
+  if (typeof raw.skipped === 'string') return { ...empty, skipped: raw.skipped };
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return {
+    command,
+    trainStepSeconds: num(raw.s_per_iter_median),
+    inferSeqPerSecond: num(raw.infer_seq_per_s),
+    inferBatch: num(raw.eval_n),
+    params: num(raw.params),
+    raw,
+  };
+}

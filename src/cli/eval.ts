@@ -1,0 +1,101 @@
+/** `crevnet eval`: the 10→10 test rollout of a checkpoint beside two trivial baselines. */
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { action, parseIntOption, parsePositiveInt, startBackend } from './common.js';
+import { evaluate } from '../eval/evaluate.js';
+import { formatEvalTable } from '../eval/report.js';
+import { toJson } from '../report/files.js';
+import { DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED } from '../eval/sources.js';
+
+interface EvalCliOptions {
+  model?: string;
+  data?: string;
+  count?: number;
+  seed?: number;
+  context: number;
+  horizon: number;
+  batch: number;
+  out?: string;
+  json?: boolean;
+  strip: number;
+}
+
+function progressReporter(): { update: (done: number, total: number) => void; stop: () => void } {
+  const err = process.stderr;
+  if (err.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { stream: err, format: 'eval |{bar}| {value}/{total} sequences | {rate} seq/s | ETA {eta_formatted}', hideCursor: true, fps: 5 },
+      cliProgress.Presets.shades_classic,
+    );
+    const t0 = performance.now();
+    let started = false;
+    return {
+      update(done, total) {
+        if (!started) {
+          bar.start(total, 0, { rate: '-' });
+          started = true;
+        }
+        bar.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(2) });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let next = 0.1;
+  const t0 = performance.now();
+  return {
+    update(done, total) {
+      if (done / total + 1e-9 < next && done !== total) return;
+      while (next <= done / total + 1e-9) next += 0.1;
+      const s = (performance.now() - t0) / 1000;
+      err.write(`eval: ${done}/${total} sequences, ${(done / s).toFixed(2)} seq/s\n`);
+    },
+    stop() {},
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a model on Moving MNIST (10→10 rollout): MSE, MAE, SSIM, SSIMstrict, PSNR beside copy-last and black-frame baselines')
+    .option('--model <dir|default>', 'checkpoint or run directory; default: the bundled model (outputs/pretrained/mmnist-small)')
+    .option('--data <file.npy>', 'time-major uint8 (T, N, 64, 64) file, e.g. mnist_test_seq.npy (read in batches)')
+    .option('--count <n>', `sequences to generate from MNIST test digits (default ${DEFAULT_EVAL_COUNT}); with --data, only the first n`, parsePositiveInt('--count'))
+    .option('--seed <n>', `seed of the generated set (default ${DEFAULT_EVAL_SEED})`, parseIntOption('--seed'))
+    .option('--context <k>', 'known frames (≥ 3)', parseIntOption('--context'), 10)
+    .option('--horizon <n>', 'predicted frames', parseIntOption('--horizon'), 10)
+    .option('--batch <b>', 'sequences per batch', parsePositiveInt('--batch'), 16)
+    .option('--out <dir>', 'write report.json, per_frame.csv, per_frame.png/.svg, samples.png/.svg')
+    .option('--strip <n>', 'sequences in samples.png', parseIntOption('--strip'), 4)
+    .option('--json', 'print the report as JSON')
+    .action(
+      action(async (opts: EvalCliOptions, cmd: Command) => {
+        await startBackend(cmd);
+        const progress = progressReporter();
+        let result;
+        try {
+          result = await evaluate({
+            model: opts.model,
+            data: opts.data,
+            count: opts.count,
+            seed: opts.seed,
+            context: opts.context,
+            horizon: opts.horizon,
+            batch: opts.batch,
+            out: opts.out,
+            stripCount: Math.max(0, opts.strip),
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.stop();
+        }
+        const { report, files } = result;
+        for (const w of files?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+        if (opts.json) {
+          process.stdout.write(toJson(report));
+          return;
+        }
+        process.stdout.write(formatEvalTable(report));
+        if (files) process.stdout.write(`\nwrote ${files.report}, ${files.csv}, ${files.plot.png ?? files.plot.svg}${files.strip ? `, ${files.strip.png ?? files.strip.svg}` : ''}\n`);
+      }),
+    );
+}

@@ -1,0 +1,102 @@
+/** `crevnet train`: parse, run src/train/trainer.ts, print a summary. Ctrl-C saves and exits 0. */
+import { Command, Option } from 'commander';
+import { action, parseIntOption, parseNumberOption, parsePositiveInt, startBackend } from './common.js';
+import { train, type TrainOverrides } from '../train/trainer.js';
+import { autoProgress } from '../train/progress.js';
+import { formatDuration } from '../train/progress.js';
+
+interface TrainCliOptions {
+  config?: string;
+  out?: string;
+  resume?: boolean;
+  iterations?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  mode?: 'teacher' | 'rollout';
+  gradClip?: number;
+  checkpointEvery?: number;
+  validateEvery?: number;
+  valCount?: number;
+  logEvery?: number;
+  stopAt?: number;
+}
+
+/** The command line as a shell would need it (arguments with spaces or quotes are quoted). */
+export function commandLine(argv: string[] = process.argv.slice(2)): string {
+  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const env = process.env.CREVNET_BACKEND && !argv.includes('--backend') ? `CREVNET_BACKEND=${q(process.env.CREVNET_BACKEND)} ` : '';
+  return `${env}crevnet ${argv.map(q).join(' ')}`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train CrevNet on Moving MNIST generated on the fly (resumable; Ctrl-C saves a checkpoint)')
+    .option('--config <name|file>', 'model + training config: paper, small, tiny or a .json file (required for a new run)')
+    .option('--out <dir>', 'run directory (default outputs/runs/<config>-<time>)')
+    .option('--resume', 'continue the run in --out from its last/ checkpoint, exactly')
+    .option('--iterations <n>', 'total iterations of the run (schedule length)', parsePositiveInt('--iterations'))
+    .option('--batch <n>', 'sequences per iteration', parsePositiveInt('--batch'))
+    .option('--lr <x>', 'learning rate (peak for one-cycle)', parseNumberOption('--lr'))
+    .option('--seed <n>', 'seed of the model init and the data stream (new runs)', parseIntOption('--seed'))
+    .addOption(new Option('--mode <mode>', "loss: 'teacher' forcing (paper) or the test-time 'rollout'").choices(['teacher', 'rollout']))
+    .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
+    .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
+    .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
+    .option('--val-count <n>', 'validation sequences (fixed per run)', parsePositiveInt('--val-count'))
+    .option('--log-every <n>', 'iterations between log lines when stdout is not a terminal (default train.logEvery)', parsePositiveInt('--log-every'))
+    .option('--stop-at <n>', 'save and stop after this many iterations (the schedule still spans --iterations)', parsePositiveInt('--stop-at'))
+    .action(
+      action(async (opts: TrainCliOptions, cmd: Command) => {
+        const be = await startBackend(cmd);
+        const overrides: TrainOverrides = {
+          iterations: opts.iterations,
+          batch: opts.batch,
+          lr: opts.lr,
+          seed: opts.seed,
+          mode: opts.mode,
+          gradClip: opts.gradClip,
+          checkpointEvery: opts.checkpointEvery,
+          validateEvery: opts.validateEvery,
+          validationSequences: opts.valCount,
+          logEvery: opts.logEvery,
+        };
+        const controller = new AbortController();
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals) => {
+          signals++;
+          if (signals === 1) {
+            process.stderr.write(`\n${sig}: finishing this iteration and saving a checkpoint (press Ctrl-C again to quit at once)\n`);
+            controller.abort();
+          } else {
+            process.stderr.write(`${sig}: quitting without a checkpoint\n`);
+            process.exit(130);
+          }
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        const progress = autoProgress(process.stdout, opts.logEvery);
+        progress.message(`backend ${be.backend}`);
+        try {
+          const r = await train(
+            { config: opts.config, out: opts.out, resume: opts.resume, overrides, stopAt: opts.stopAt, signal: controller.signal, command: commandLine(), progress },
+            {},
+          );
+          const best = r.best ? `best validation SSIM ${r.best.value.toFixed(4)} (MSE ${r.best.mse.toFixed(1)}) at iteration ${r.best.step}` : 'no validation yet';
+          const spi = Number.isFinite(r.secondsPerIteration) ? `${r.secondsPerIteration.toFixed(3)} s/iteration` : '';
+          const verb = r.status === 'completed' ? 'done' : r.status === 'interrupted' ? 'interrupted' : 'stopped';
+          process.stdout.write(
+            `${verb}: iteration ${r.step}/${r.iterations}, loss ${r.lastLoss.toPrecision(5)}, ${best}${spi ? `, ${spi}` : ''}` +
+              `${r.status !== 'completed' ? `; continue with --resume --out ${r.runDir}` : ''}\nrun: ${r.runDir} (loss_curve.png, summary.json, last/, best/)\n`,
+          );
+          if (Number.isFinite(r.secondsPerIteration) && r.status === 'completed') {
+            process.stdout.write(`time: ${formatDuration(r.secondsPerIteration * (r.step || 0))} of training this session\n`);
+          }
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      }),
+    );
+}

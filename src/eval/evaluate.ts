@@ -1,0 +1,134 @@
+/**
+ * `crevnet eval` as a library: the 10→10 test rollout of a checkpoint on a data set (the published
+ * mnist_test_seq.npy, any .npy in its layout, or sequences generated from MNIST test digits), scored
+ * with the OpenSTL metrics beside two trivial baselines (copy the last context frame; black frames),
+ * in batches, with optional report files.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../runtime/errors.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { GeneratedSequenceSource, NpySequenceSource, DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED, type SequenceSource } from './sources.js';
+import { copyLastForecaster, modelForecaster, runForecasters, zerosForecaster, type Forecaster, type Predictor } from './forecast.js';
+import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalReport, type WrittenEvalFiles } from './report.js';
+import { resolveModelDir } from './pretrained.js';
+
+/** Length of a generated evaluation sequence (the protocol's 20 frames). */
+export const GENERATED_FRAMES = 20;
+
+export interface EvalOptions {
+  /** checkpoint or run directory; undefined or 'default' = the bundled model */
+  model?: string;
+  /** .npy file (time-major uint8 (T, N, H, W)); otherwise sequences are generated */
+  data?: string;
+  /** generated: number of sequences (default 10 000); with --data: evaluate only the first `count` */
+  count?: number;
+  /** generated: seed (default 0) */
+  seed?: number;
+  context?: number;
+  horizon?: number;
+  batch?: number;
+  /** directory for report.json, per_frame.csv, per_frame.png/.svg, samples.png/.svg */
+  out?: string;
+  /** sequences in the strip image (default 4) */
+  stripCount?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** use this predictor instead of loading a checkpoint (tests, the trainer) */
+  predictor?: Predictor & { config?: { name?: string; imageSize?: number[] } };
+  modelLabel?: string;
+  signal?: AbortSignal;
+}
+
+export interface EvalResult {
+  report: EvalReport;
+  files?: WrittenEvalFiles;
+}
+
+function checkProtocol(context: number, horizon: number): void {
+  if (!Number.isInteger(context) || context < 3) throw new UserError(`--context must be an integer ≥ 3 (the rollout needs 3 known frames), got ${context}`);
+  if (!Number.isInteger(horizon) || horizon < 1) throw new UserError(`--horizon must be a positive integer, got ${horizon}`);
+}
+
+/** Open the data source named by the options (validates shape against the model's frame size). */
+export async function openEvalSource(o: { data?: string; count?: number; seed?: number; height: number; width: number }): Promise<SequenceSource> {
+  if (o.count !== undefined && (!Number.isInteger(o.count) || o.count < 1)) throw new UserError(`--count must be a positive integer, got ${o.count}`);
+  if (o.data) {
+    if (o.seed !== undefined) throw new UserError('--seed applies to generated data only; it cannot be combined with --data');
+    return NpySequenceSource.open(o.data, { height: o.height, width: o.width, count: o.count });
+  }
+  if (o.height !== o.width) throw new UserError(`generated Moving MNIST frames are square; the model expects ${o.height}×${o.width}`);
+  return GeneratedSequenceSource.create(o.count ?? DEFAULT_EVAL_COUNT, o.seed ?? DEFAULT_EVAL_SEED, GENERATED_FRAMES, o.height);
+}
+
+export async function evaluate(o: EvalOptions): Promise<EvalResult> {
+  const context = o.context ?? 10;
+  const horizon = o.horizon ?? 10;
+  const batch = o.batch ?? 16;
+  checkProtocol(context, horizon);
+  if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be a positive integer, got ${batch}`);
+  if (!o.data && context + horizon > GENERATED_FRAMES) {
+    throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but generated sequences have ${GENERATED_FRAMES}`);
+  }
+
+  let predictor: Predictor;
+  let dispose: (() => void) | undefined;
+  let label: string;
+  let configName: string | undefined;
+  let imageSize: number[];
+  if (o.predictor) {
+    predictor = o.predictor;
+    label = o.modelLabel ?? 'in-memory model';
+    configName = o.predictor.config?.name;
+    imageSize = o.predictor.config?.imageSize ?? [64, 64, 1];
+  } else {
+    const where = resolveModelDir(o.model);
+    const ck = await loadCheckpoint(where.dir);
+    predictor = ck.model;
+    dispose = () => ck.model.dispose();
+    for (const t of ck.optimizerWeights ?? []) t.tensor.dispose();
+    label = o.modelLabel ?? where.label;
+    configName = ck.model.config.name;
+    imageSize = ck.model.config.imageSize;
+  }
+  try {
+    const [height, width, channels] = imageSize as [number, number, number];
+    if (channels !== 1) throw new UserError(`the model expects ${channels}-channel frames; evaluation data is grayscale`);
+    const source = await openEvalSource({ data: o.data, count: o.count, seed: o.seed, height, width });
+    try {
+      if (context + horizon > source.frames) {
+        throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but ${o.data ?? 'the data'} has ${source.frames} frames per sequence`);
+      }
+      const forecasters: Record<string, Forecaster> = { model: modelForecaster(predictor), copyLast: copyLastForecaster, zeros: zerosForecaster };
+      const run = await runForecasters(source, forecasters, { context, horizon, batch, stripCount: o.stripCount ?? 4, stripOf: 'model', onProgress: o.onProgress, signal: o.signal });
+      const m = run.reports.model!;
+      const report: EvalReport = {
+        model: label,
+        ...(configName ? { modelConfig: configName } : {}),
+        data: source.description,
+        dataInfo: source.info,
+        standard: source.standard && run.count === source.count,
+        count: run.count,
+        context,
+        horizon,
+        frameIndex: Array.from({ length: horizon }, (_, i) => context + i),
+        mse: m.mse,
+        mae: m.mae,
+        ssim: m.ssim,
+        ssimStrict: m.ssimStrict,
+        psnr: m.psnr,
+        perFrame: m.perFrame,
+        baseline: { copyLast: metricsSummary(run.reports.copyLast!), zeros: metricsSummary(run.reports.zeros!) },
+        seconds: run.seconds,
+        sequencesPerSecond: run.count / Math.max(run.seconds, 1e-9),
+        backend: tf.getBackend(),
+        timing: run.timing,
+        conventions: METRIC_CONVENTIONS,
+      };
+      const files = o.out ? await writeEvalOutputs(o.out, report, run.strips, height, width) : undefined;
+      return { report, files };
+    } finally {
+      await source.close();
+    }
+  } finally {
+    dispose?.();
+  }
+}

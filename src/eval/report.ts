@@ -1,0 +1,136 @@
+/**
+ * Evaluation reports: report.json, per_frame.csv, a plot of SSIM and MSE against the frame index
+ * (model and both baselines) and a strip of a few sequences, plus the plain-text table for the
+ * terminal.
+ */
+import { join } from 'node:path';
+import type { MetricsReport } from './metrics.js';
+import { toCsv } from '../report/csv.js';
+import { writeFileAtomic, writeJsonAtomic } from '../report/files.js';
+import { lineChartSvg, type Series } from '../report/plot.js';
+import { writeFigure } from '../report/render.js';
+import { sequenceStripSvg, type StripSequence } from '../report/image.js';
+
+export type MetricsSummary = Omit<MetricsReport, 'frames'>;
+
+export interface EvalReport {
+  model: string;
+  modelConfig?: string;
+  data: string;
+  dataInfo: Record<string, unknown>;
+  /** true only for the published mnist_test_seq.npy: numbers comparable to published tables */
+  standard: boolean;
+  count: number;
+  context: number;
+  horizon: number;
+  /** frame index in the sequence of each perFrame entry (context … context + horizon − 1) */
+  frameIndex: number[];
+  mse: number;
+  mae: number;
+  ssim: number;
+  ssimStrict: number;
+  psnr: number;
+  perFrame: MetricsReport['perFrame'];
+  baseline: { copyLast: MetricsSummary; zeros: MetricsSummary };
+  seconds: number;
+  sequencesPerSecond: number;
+  backend: string;
+  timing?: Record<string, number>;
+  conventions: string;
+}
+
+export const METRIC_CONVENTIONS =
+  'OpenSTL: MSE/MAE summed over the 64x64 pixels of a frame and averaged over frames, prediction not clipped; SSIM (R=2) and SSIMstrict (R=1) skimage-0.19 7x7 uniform window on the clipped prediction; PSNR per frame then averaged';
+
+export function metricsSummary(r: MetricsReport): MetricsSummary {
+  return { mse: r.mse, mae: r.mae, ssim: r.ssim, ssimStrict: r.ssimStrict, psnr: r.psnr, perFrame: r.perFrame };
+}
+
+const KEYS = ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr'] as const;
+
+export function perFrameCsv(r: EvalReport): string {
+  const rows: Record<string, MetricsSummary> = { model: r, copyLast: r.baseline.copyLast, zeros: r.baseline.zeros };
+  const header = ['frame', 'step'];
+  for (const who of Object.keys(rows)) for (const k of KEYS) header.push(`${who}_${k}`);
+  const body = r.frameIndex.map((f, i) => {
+    const line: (number | string)[] = [f, i + 1];
+    for (const who of Object.keys(rows)) for (const k of KEYS) line.push(rows[who]!.perFrame[k][i]!);
+    return line;
+  });
+  return toCsv(header, body);
+}
+
+export function perFramePlotSvg(r: EvalReport, title: string): string {
+  const series = (k: 'ssim' | 'mse'): Series[] => [
+    { name: 'model', x: r.frameIndex, y: r.perFrame[k], color: '#1f77b4', markers: true, width: 2.2 },
+    { name: 'copy last frame', x: r.frameIndex, y: r.baseline.copyLast.perFrame[k], color: '#d62728', dash: '6 4', markers: true },
+    { name: 'black frames', x: r.frameIndex, y: r.baseline.zeros.perFrame[k], color: '#555555', dash: '2 3', markers: true },
+  ];
+  return lineChartSvg(
+    [
+      { title: 'SSIM per predicted frame (higher is better)', xLabel: 'frame index', yLabel: 'SSIM (R = 2)', series: series('ssim'), xIntegerTicks: true, legend: 'bottom-left' },
+      { title: 'MSE per predicted frame (lower is better)', xLabel: 'frame index', yLabel: 'MSE (sum over frame)', series: series('mse'), xIntegerTicks: true, legend: 'top-left' },
+    ],
+    { title, subtitle: `${r.data} · ${r.count} sequences · context ${r.context}, horizon ${r.horizon}`, width: 1000, columns: 2, panelHeight: 340 },
+  );
+}
+
+export interface WrittenEvalFiles {
+  report: string;
+  csv: string;
+  plot: { svg: string; png: string | null };
+  strip: { svg: string; png: string | null } | null;
+  warnings: string[];
+}
+
+/** Write report.json, per_frame.csv, per_frame.{svg,png}, samples.{svg,png} into `dir`. */
+export async function writeEvalOutputs(dir: string, r: EvalReport, strips: StripSequence[], height: number, width: number): Promise<WrittenEvalFiles> {
+  const warnings: string[] = [];
+  const report = join(dir, 'report.json');
+  await writeJsonAtomic(report, r);
+  const csv = join(dir, 'per_frame.csv');
+  await writeFileAtomic(csv, perFrameCsv(r));
+  const plot = await writeFigure(join(dir, 'per_frame'), perFramePlotSvg(r, `crevnet eval: ${r.model}`));
+  if (plot.warning) warnings.push(plot.warning);
+  let strip: WrittenEvalFiles['strip'] = null;
+  if (strips.length > 0) {
+    const s = sequenceStripSvg(strips, { height, width, scale: 2, title: `context | ground truth | prediction (${r.model})` });
+    const fig = await writeFigure(join(dir, 'samples'), s.svg);
+    if (fig.warning) warnings.push(fig.warning);
+    strip = { svg: fig.svg, png: fig.png };
+  }
+  return { report, csv, plot: { svg: plot.svg, png: plot.png }, strip, warnings: [...new Set(warnings)] };
+}
+
+function fmt(v: number, digits: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  return v.toFixed(digits);
+}
+
+/** The terminal table: overall numbers for model and baselines, then per-frame SSIM and MSE. */
+export function formatEvalTable(r: EvalReport): string {
+  const rows: [string, MetricsSummary][] = [
+    ['model', r],
+    ['copy last frame', r.baseline.copyLast],
+    ['black frames', r.baseline.zeros],
+  ];
+  const lines: string[] = [];
+  lines.push(`model    ${r.model}${r.modelConfig ? ` [${r.modelConfig}]` : ''}`);
+  lines.push(`data     ${r.data}`);
+  lines.push(`protocol ${r.context} → ${r.horizon} frames, ${r.count} sequences, ${fmt(r.seconds, 1)} s (${fmt(r.sequencesPerSecond, 2)} sequences/s, ${r.backend})`);
+  lines.push('');
+  lines.push(`${'method'.padEnd(16)}${'MSE'.padStart(9)}${'MAE'.padStart(9)}${'SSIM'.padStart(9)}${'SSIMstrict'.padStart(12)}${'PSNR'.padStart(8)}`);
+  for (const [name, m] of rows) {
+    lines.push(`${name.padEnd(16)}${fmt(m.mse, 2).padStart(9)}${fmt(m.mae, 2).padStart(9)}${fmt(m.ssim, 4).padStart(9)}${fmt(m.ssimStrict, 4).padStart(12)}${fmt(m.psnr, 2).padStart(8)}`);
+  }
+  lines.push('');
+  lines.push(`${'frame'.padEnd(7)}${'SSIM model'.padStart(11)}${'copy-last'.padStart(10)}${'black'.padStart(8)}${'MSE model'.padStart(11)}${'copy-last'.padStart(10)}${'black'.padStart(8)}`);
+  r.frameIndex.forEach((f, i) => {
+    lines.push(
+      `${String(f).padEnd(7)}${fmt(r.perFrame.ssim[i]!, 4).padStart(11)}${fmt(r.baseline.copyLast.perFrame.ssim[i]!, 4).padStart(10)}${fmt(r.baseline.zeros.perFrame.ssim[i]!, 4).padStart(8)}` +
+        `${fmt(r.perFrame.mse[i]!, 1).padStart(11)}${fmt(r.baseline.copyLast.perFrame.mse[i]!, 1).padStart(10)}${fmt(r.baseline.zeros.perFrame.mse[i]!, 1).padStart(8)}`,
+    );
+  });
+  if (!r.standard) lines.push('', 'note: not the standard mnist_test_seq.npy, so these numbers are not comparable to published tables');
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,28 @@
+/** Public library API (each module appends its exports). */
+export * from './data/idx.js';
+export * from './data/rng.js';
+export * from './data/moving-mnist.js';
+export * from './data/npy.js';
+export * from './eval/metrics.js';
+export * from './video/ffmpeg.js';
+export * from './video/frames.js';
+export * from './predict/predict.js';
+export * from './predict/batch.js';
+export * from './train/schedule.js';
+export * from './train/trainer.js';
+export * from './train/progress.js';
+export { readMetrics, writeRunReport, lossCurveSvg, type MetricsLog, type ValidationBaselines } from './train/report.js';
+export * from './eval/sources.js';
+export * from './eval/forecast.js';
+export * from './eval/evaluate.js';
+export * from './eval/report.js';
+export * from './eval/pretrained.js';
+export * from './report/plot.js';
+export * from './report/image.js';
+export * from './report/render.js';
+export * from './report/csv.js';
+export { writeFileAtomic, writeJsonAtomic, toJson } from './report/files.js';
+export { runBench, trainStep, withEncoderBlocks, type BenchOptions, type BenchResult, type MemoryTable } from './bench/harness.js';
+export { profileTrainStep, formatProfile, type StepProfile, type KernelStat } from './bench/profile.js';
+export { runPeer, peerArgs, type PeerResult, type PeerOptions } from './bench/peer.js';
+export { runMicro, formatMicro, type MicroResult } from './bench/micro.js';

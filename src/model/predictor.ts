@@ -1,0 +1,149 @@
+/**
+ * Reversible ST-ConvLSTM predictor (architecture.md §4) on packed latent halves [B,h,w,3C]
+ * (packed.ts; time folded into channels). Hidden = memory = input width C.
+ *
+ * Cell (3×3×3 convs with bias; the three gates of a group are one fused conv, outputs [i,f,g]):
+ *   [i,f,g]    = W_1 * [x,h,c]        c' = σ(f)⊙c + σ(i)⊙tanh(g)
+ *   [i2,f2,g2] = W_2 * [x,m,c']       m' = σ(f2)⊙m + σ(i2)⊙tanh(g2)
+ *   o = σ(W_o * [x,h,c',m'])          h' = o ⊙ tanh(W_11 *[c',m'])   (W_11: 1×1×1)
+ * Layer loop per time step (m zig-zags l → l+1, and layer L−1 → layer 0 at the next step):
+ *   (h_l,c_l,m) ← cell_l(z1, h_l, c_l, m);  A = σ(W_a h_l + b_a);  z2 ← z2 + A⊙(h_l − z2);  swap(z1,z2)
+ * L must be even so the halves come back in input order.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv3dPacked, packedConv, type PackedConv } from './conv3d.js';
+import { concatChannels, splitChannels } from './packed.js';
+
+export interface Conv3dParams {
+  /** [3,3,3,Cin,Cout] */
+  w: tf.Tensor5D;
+  b: tf.Tensor1D;
+}
+export interface Conv1x1Params {
+  /** [Cin,Cout] */
+  w: tf.Tensor2D;
+  b: tf.Tensor1D;
+}
+
+export interface CellParams {
+  /** [x,h,c] (3C) → [i,f,g] (3C) */
+  g1: Conv3dParams;
+  /** [x,m,c'] (3C) → [i2,f2,g2] (3C) */
+  g2: Conv3dParams;
+  /** [x,h,c',m'] (4C) → o (C) */
+  o: Conv3dParams;
+  /** [c',m'] (2C) → C, 1×1×1 */
+  w11: Conv1x1Params;
+}
+
+export interface LayerParams {
+  cell: CellParams;
+  /** attention gate, C → C, 1×1×1 */
+  att: Conv1x1Params;
+}
+
+/** A layer's convolutions prepared for the packed layout (once per loss/predict call). */
+export interface LayerKernels {
+  g1: PackedConv;
+  g2: PackedConv;
+  o: PackedConv;
+  w11: PackedConv;
+  att: PackedConv;
+}
+
+export function prepareLayer(p: LayerParams): LayerKernels {
+  return {
+    g1: packedConv(p.cell.g1.w, { bias: p.cell.g1.b, parts: 3, outGroups: 3 }),
+    g2: packedConv(p.cell.g2.w, { bias: p.cell.g2.b, parts: 3, outGroups: 3 }),
+    o: packedConv(p.cell.o.w, { bias: p.cell.o.b, parts: 4 }),
+    w11: packedConv(p.cell.w11.w, { bias: p.cell.w11.b, parts: 2 }),
+    att: packedConv(p.att.w, { bias: p.att.b }),
+  };
+}
+
+export interface PredictorState {
+  h: tf.Tensor4D[];
+  c: tf.Tensor4D[];
+  m: tf.Tensor4D;
+}
+
+/** Parameter shapes of one layer in checkpoint order. */
+export function layerParamShapes(c: number): { name: string; shape: number[] }[] {
+  return [
+    { name: 'g1/kernel', shape: [3, 3, 3, 3 * c, 3 * c] },
+    { name: 'g1/bias', shape: [3 * c] },
+    { name: 'g2/kernel', shape: [3, 3, 3, 3 * c, 3 * c] },
+    { name: 'g2/bias', shape: [3 * c] },
+    { name: 'o/kernel', shape: [3, 3, 3, 4 * c, c] },
+    { name: 'o/bias', shape: [c] },
+    { name: 'w11/kernel', shape: [2 * c, c] },
+    { name: 'w11/bias', shape: [c] },
+    { name: 'att/kernel', shape: [c, c] },
+    { name: 'att/bias', shape: [c] },
+  ];
+}
+
+/** 597C² + 9C */
+export function layerParamCount(c: number): number {
+  return layerParamShapes(c).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+}
+
+/** Convolution MACs per latent position per step (597C²). */
+export function layerMacsPerPosition(c: number): number {
+  return 27 * (3 * c * 3 * c * 2 + 4 * c * c) + 2 * c * c + c * c;
+}
+
+/** All-zero state for `layers` layers shaped like the latent half z (runtime batch). */
+export function zeroState(layers: number, like: tf.Tensor4D): PredictorState {
+  const z = tf.zerosLike(like);
+  return { h: Array.from({ length: layers }, () => z), c: Array.from({ length: layers }, () => z), m: z };
+}
+
+export function disposeState(s: PredictorState | undefined): void {
+  if (s) tf.dispose([...s.h, ...s.c, s.m]);
+}
+
+/** c' = σ(f)⊙c + σ(i)⊙tanh(g) from fused gates [i,f,g] (three packed blocks). */
+function lstmUpdate(gates: tf.Tensor4D, state: tf.Tensor4D): tf.Tensor4D {
+  const [gi, gf, gg] = splitChannels(gates, 3);
+  return tf.add(tf.mul(tf.sigmoid(gf!), state), tf.mul(tf.sigmoid(gi!), tf.tanh(gg!)));
+}
+
+/** One ST-ConvLSTM cell step: returns (h', c', m'). */
+export function cellStep(k: LayerKernels, x: tf.Tensor4D, h: tf.Tensor4D, c: tf.Tensor4D, m: tf.Tensor4D): { h: tf.Tensor4D; c: tf.Tensor4D; m: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const c2 = lstmUpdate(conv3dPacked(concatChannels([x, h, c]), k.g1), c);
+    const m2 = lstmUpdate(conv3dPacked(concatChannels([x, m, c2]), k.g2), m);
+    const o = tf.sigmoid(conv3dPacked(concatChannels([x, h, c2, m2]), k.o));
+    const h2 = tf.mul<tf.Tensor4D>(o, tf.tanh(conv3dPacked(concatChannels([c2, m2]), k.w11)));
+    return { h: h2, c: c2, m: m2 };
+  });
+}
+
+/** One time step through all layers; returns the new halves and state (inputs are not disposed). */
+export function predictorStep(
+  layers: readonly LayerKernels[],
+  z1: tf.Tensor4D,
+  z2: tf.Tensor4D,
+  state: PredictorState,
+): { z1: tf.Tensor4D; z2: tf.Tensor4D; state: PredictorState } {
+  if (layers.length % 2 !== 0) throw new Error(`predictor: the number of layers must be even (got ${layers.length})`);
+  return tf.tidy(() => {
+    let a = z1;
+    let b = z2;
+    let m = state.m;
+    const h: tf.Tensor4D[] = [];
+    const c: tf.Tensor4D[] = [];
+    layers.forEach((k, l) => {
+      const r = cellStep(k, a, state.h[l]!, state.c[l]!, m);
+      h.push(r.h);
+      c.push(r.c);
+      m = r.m;
+      const gate = tf.sigmoid(conv3dPacked(r.h, k.att));
+      const b2 = tf.add<tf.Tensor4D>(b, tf.mul(gate, tf.sub(r.h, b)));
+      b = a;
+      a = b2;
+    });
+    return { z1: a, z2: b, state: { h, c, m } };
+  });
+}

@@ -1,0 +1,289 @@
+/**
+ * Predict the future of one video with a CrevNet model (architecture.md §7 test rollout):
+ * probe → decode K context frames (+ ground truth) at the model's size → model.predict → score → compose → encode.
+ *
+ * The work is split into three stages so that the batch runner (batch.ts) can put decoding/encoding on an I/O
+ * queue and inference on a queue of its own: loadClip (I/O), inferClip (tfjs), writePrediction (I/O).
+ */
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { frameScores } from '../eval/metrics.js';
+import type { CrevNet } from '../model/crevnet.js';
+import { InternalError, UserError } from '../runtime/errors.js';
+import {
+  checkWritableOutput,
+  decodeGray,
+  encodeFrames,
+  probeVideo,
+  type FitMode,
+  type VideoFormat,
+  type VideoProbe,
+} from '../video/ffmpeg.js';
+import { absDiff, defaultScale, floatToUint8, sideBySide, uint8ToFloat, upscaleNearest } from '../video/frames.js';
+
+export interface PredictOptions {
+  /** number of known frames fed to the model (K ≥ 3); default 10 */
+  context?: number;
+  /** number of frames to predict; default 10 */
+  horizon?: number;
+  /** 'end' (default): the last `context` frames are the context and the prediction goes beyond the video;
+   *  N: the context ends at frame N (frames N-K … N-1) and frames N … are the ground truth where they exist */
+  start?: number | 'end';
+  /** how the video's aspect ratio is fitted to the model's frame; default crop */
+  fit?: FitMode;
+  /** output file; default outputs/predict/<input name>.<format> (relative to the working directory) */
+  out?: string;
+  /** default: from the extension of `out`, else mp4 */
+  format?: VideoFormat;
+  /** ground truth | prediction | |difference| side by side */
+  compare?: boolean;
+  /** nearest-neighbour upscale factor; default: smallest K with short side ≥ 256 */
+  scale?: number;
+  /** result of probeVideo(input), to avoid probing twice */
+  probe?: VideoProbe;
+}
+
+export interface PerFrameScores {
+  ssim: number[];
+  mse: number[];
+}
+
+export interface PredictResult {
+  input: string;
+  output: string;
+  fps: number;
+  /** frames in the input video */
+  inputFrames: number;
+  context: number;
+  horizon: number;
+  /** wall-clock seconds for this input (probe to written output) */
+  seconds: number;
+  /** against the ground truth (only with --start N when frames after N exist); length = ground-truth frames */
+  perFrame?: PerFrameScores;
+}
+
+export const DEFAULT_CONTEXT = 10;
+export const DEFAULT_HORIZON = 10;
+export const DEFAULT_FIT: FitMode = 'crop';
+export const DEFAULT_OUT_DIR = join('outputs', 'predict');
+
+export function formatFromPath(path: string): VideoFormat | undefined {
+  const ext = extname(path).slice(1).toLowerCase();
+  return ext === 'mp4' || ext === 'gif' || ext === 'png' ? ext : undefined;
+}
+
+/** outputs/predict/<input name without extension>.<format> */
+export function defaultOutputPath(input: string, format: VideoFormat, dir = DEFAULT_OUT_DIR): string {
+  const name = basename(input, extname(input)) || 'video';
+  return join(dir, `${name}.${format}`);
+}
+
+/** The model's frame size; predict works on grayscale models (C = 1). */
+export function modelFrameSize(model: CrevNet): { height: number; width: number } {
+  const [height, width, channels] = model.config.imageSize;
+  if (channels !== 1) {
+    throw new UserError(`model ${model.config.name} takes ${channels}-channel frames; predict supports grayscale (1-channel) models`);
+  }
+  return { height, width };
+}
+
+export interface Clip {
+  input: string;
+  probe: VideoProbe;
+  width: number;
+  height: number;
+  /** K context frames, W·H bytes each */
+  context: Uint8Array[];
+  /** ground-truth frames after the context (0 … horizon of them) */
+  truth: Uint8Array[];
+  horizon: number;
+}
+
+interface ResolvedOptions {
+  context: number;
+  horizon: number;
+  start: number | 'end';
+  fit: FitMode;
+}
+
+function resolveOptions(opts: PredictOptions): ResolvedOptions {
+  const context = opts.context ?? DEFAULT_CONTEXT;
+  const horizon = opts.horizon ?? DEFAULT_HORIZON;
+  const start = opts.start ?? 'end';
+  if (!(Number.isInteger(context) && context >= 3)) {
+    throw new UserError(`--context must be an integer ≥ 3 (the model needs 3 known frames), got ${context}`);
+  }
+  if (!(Number.isInteger(horizon) && horizon >= 1)) throw new UserError(`--horizon must be a positive integer, got ${horizon}`);
+  if (start !== 'end' && !(Number.isInteger(start) && start >= 0)) {
+    throw new UserError(`--start must be a frame index ≥ 0 or "end", got ${String(start)}`);
+  }
+  return { context, horizon, start, fit: opts.fit ?? DEFAULT_FIT };
+}
+
+/** Stage 1 (I/O): probe and decode the context frames (and the ground truth that follows them, if any). */
+export async function loadClip(
+  input: string,
+  size: { width: number; height: number },
+  opts: PredictOptions,
+): Promise<Clip> {
+  const o = resolveOptions(opts);
+  const probe = opts.probe ?? (await probeVideo(input));
+  const K = o.context;
+  const n = probe.frameCount;
+  const common = { width: size.width, height: size.height, fit: o.fit, probe };
+  let context: Uint8Array[];
+  let truth: Uint8Array[] = [];
+  if (o.start === 'end') {
+    if (n < K) {
+      throw new UserError(`${input} has ${n} frame${n === 1 ? '' : 's'}; --context ${K} needs at least ${K}`);
+    }
+    context = await decodeGray(input, { ...common, last: K });
+  } else {
+    const N = o.start;
+    if (N < K) throw new UserError(`--start ${N} leaves only ${N} frames before it; --context ${K} needs --start ≥ ${K}`);
+    if (N > n) {
+      throw new UserError(`--start ${N} is past the end of ${input}, which has ${n} frames`);
+    }
+    const frames = await decodeGray(input, { ...common, start: N - K, maxFrames: K + o.horizon });
+    context = frames.slice(0, K);
+    truth = frames.slice(K);
+  }
+  if (context.length < K) {
+    throw new UserError(
+      `${input}: only ${context.length} frame${context.length === 1 ? '' : 's'} could be decoded; --context ${K} needs ${K}`,
+    );
+  }
+  return { input, probe, width: size.width, height: size.height, context, truth, horizon: o.horizon };
+}
+
+export interface ClipPrediction {
+  /** horizon frames, W·H bytes each, clamped to [0,1] → 0…255 */
+  frames: Uint8Array[];
+  perFrame?: PerFrameScores;
+}
+
+/** Stage 2 (tfjs): time-major [K,1,H,W,1] in [0,1] → model.predict → scores against the ground truth. */
+export async function inferClip(model: CrevNet, clip: Clip): Promise<ClipPrediction> {
+  const { width: W, height: H, horizon } = clip;
+  const HW = W * H;
+  const K = clip.context.length;
+  const data = new Float32Array(K * HW);
+  clip.context.forEach((f, t) => uint8ToFloat(f, data, t * HW));
+  const ctx = tf.tensor5d(data, [K, 1, H, W, 1], 'float32');
+  let pred: tf.Tensor | undefined;
+  let raw: Float32Array;
+  try {
+    const p: tf.Tensor = model.predict(ctx, horizon);
+    pred = p;
+    const expected = [horizon, 1, H, W, 1];
+    if (p.shape.length !== 5 || p.shape.some((d, i) => d !== expected[i])) {
+      throw new InternalError(`model.predict returned shape [${p.shape.join(',')}], expected [${expected.join(',')}]`);
+    }
+    raw = (await p.data()) as Float32Array;
+  } finally {
+    ctx.dispose();
+    pred?.dispose();
+  }
+  const frames: Uint8Array[] = [];
+  for (let t = 0; t < horizon; t++) frames.push(floatToUint8(raw, t * HW, HW));
+  if (clip.truth.length === 0) return { frames };
+  const ssim: number[] = [];
+  const mse: number[] = [];
+  clip.truth.forEach((g, t) => {
+    const s = frameScores(raw.subarray(t * HW, (t + 1) * HW), uint8ToFloat(g), H, W);
+    ssim.push(s.ssim);
+    mse.push(s.mse);
+  });
+  return { frames, perFrame: { ssim, mse } };
+}
+
+/** The output frames: context then predictions, upscaled; with compare, truth | prediction | |difference|. */
+export function composeFrames(
+  clip: Clip,
+  prediction: ClipPrediction,
+  opts: { compare?: boolean; scale?: number },
+): { frames: Uint8Array[]; width: number; height: number } {
+  const { width: W, height: H } = clip;
+  const k = opts.scale ?? defaultScale(W, H);
+  if (!(Number.isInteger(k) && k >= 1)) throw new UserError(`--scale must be a positive integer, got ${k}`);
+  const up = (f: Uint8Array): Uint8Array => upscaleNearest(f, W, H, k);
+  if (!opts.compare) {
+    return { frames: [...clip.context, ...prediction.frames].map(up), width: W * k, height: H * k };
+  }
+  const black = new Uint8Array(W * H);
+  const rows: Uint8Array[][] = [
+    ...clip.context.map((f) => [f, f, black]),
+    ...prediction.frames.map((p, t) => {
+      const g = clip.truth[t];
+      return g ? [g, p, absDiff(g, p)] : [black, p, black];
+    }),
+  ];
+  const gap = Math.max(2, k);
+  let width = 0;
+  let height = 0;
+  const frames = rows.map((panels) => {
+    const img = sideBySide(panels.map(up), W * k, H * k, gap, 128);
+    width = img.width;
+    height = img.height;
+    return img.data;
+  });
+  return { frames, width, height };
+}
+
+/** Stage 3 (I/O): compose and encode at the input's frame rate (atomic write). */
+export async function writePrediction(
+  clip: Clip,
+  prediction: ClipPrediction,
+  out: string,
+  opts: { format?: VideoFormat; compare?: boolean; scale?: number },
+): Promise<{ output: string; format: VideoFormat }> {
+  const format = opts.format ?? formatFromPath(out) ?? 'mp4';
+  const composed = composeFrames(clip, prediction, opts);
+  await mkdir(dirname(resolve(out)), { recursive: true }); // the default directory is created on first use
+  await encodeFrames(composed.frames, { width: composed.width, height: composed.height, fps: clip.probe.fps, out, format });
+  return { output: out, format };
+}
+
+/** Where the output goes; checks that it can be written (the default directory may still have to be created). */
+export async function prepareOutput(input: string, opts: PredictOptions): Promise<{ out: string; format: VideoFormat }> {
+  const format = opts.format ?? (opts.out ? formatFromPath(opts.out) : undefined) ?? 'mp4';
+  const out = opts.out ?? defaultOutputPath(input, format);
+  await checkWritableOutput(out, { createDirs: !opts.out });
+  return { out, format };
+}
+
+/**
+ * Predict `horizon` frames after the context of one video and write context + prediction to a video file.
+ * Checks the output location first (nothing is decoded if it cannot be written).
+ */
+export async function predictVideo(model: CrevNet, input: string, opts: PredictOptions = {}): Promise<PredictResult> {
+  const t0 = performance.now();
+  const o = resolveOptions(opts);
+  const size = modelFrameSize(model);
+  const { out, format } = await prepareOutput(input, opts);
+  const clip = await loadClip(input, size, opts);
+  const prediction = await inferClip(model, clip);
+  await writePrediction(clip, prediction, out, { format, compare: opts.compare, scale: opts.scale });
+  return makeResult(clip, prediction, out, o.context, (performance.now() - t0) / 1000);
+}
+
+export function makeResult(clip: Clip, prediction: ClipPrediction, output: string, context: number, seconds: number): PredictResult {
+  const r: PredictResult = {
+    input: clip.input,
+    output,
+    fps: clip.probe.fps,
+    inputFrames: clip.probe.frameCount,
+    context,
+    horizon: clip.horizon,
+    seconds: Math.round(seconds * 1000) / 1000,
+  };
+  if (prediction.perFrame) r.perFrame = prediction.perFrame;
+  return r;
+}
+
+export function meanSsim(r: PredictResult): number | undefined {
+  const s = r.perFrame?.ssim;
+  if (!s || s.length === 0) return undefined;
+  return s.reduce((a, b) => a + b, 0) / s.length;
+}

@@ -1,0 +1,146 @@
+/**
+ * End-of-run report of a training run: loss_curve.{svg,png} (training loss, validation SSIM and
+ * MSE against the iteration, with the validation set's black-frame and copy-last baselines) and
+ * summary.json. Both are rebuilt from metrics.jsonl, so they cover every session of a resumed run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TrainConfig } from '../model/config.js';
+import { writeJsonAtomic } from '../report/files.js';
+import { lineChartSvg, movingAverage, type Panel } from '../report/plot.js';
+import { writeFigure } from '../report/render.js';
+import type { BestScore } from './state.js';
+
+export interface MetricsLog {
+  train: { step: number; loss: number; lr: number; gradNorm: number; sec: number }[];
+  val: { step: number; mse: number; mae: number; ssim: number; ssimStrict: number; psnr: number; best?: boolean }[];
+}
+
+export interface ValidationBaselines {
+  copyLast: { mse: number; ssim: number };
+  zeros: { mse: number; ssim: number };
+}
+
+/** Parse metrics.jsonl (unparseable lines, e.g. one cut by a kill, are skipped). */
+export function readMetrics(path: string): MetricsLog {
+  const out: MetricsLog = { train: [], val: [] };
+  if (!existsSync(path)) return out;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (r.type === 'train') out.train.push(r as unknown as MetricsLog['train'][number]);
+    else if (r.type === 'val') out.val.push(r as unknown as MetricsLog['val'][number]);
+  }
+  return out;
+}
+
+export interface RunReportInput {
+  metrics: MetricsLog;
+  baselines: ValidationBaselines;
+  status: string;
+  step: number;
+  settings: TrainConfig;
+  config: { name: string; model: Record<string, unknown> };
+  params: { total: number; encoder: number; predictor: number };
+  best: BestScore | null;
+  trainSeconds: number;
+  sessionSecondsPerIteration: number;
+  backend: string;
+  validation: { count: number; seed: number; context: number; horizon: number };
+}
+
+export function lossCurveSvg(r: RunReportInput, title: string): string {
+  const steps = r.metrics.train.map((t) => t.step);
+  const loss = r.metrics.train.map((t) => t.loss);
+  const window = Math.max(5, Math.round(steps.length / 50));
+  const vs = r.metrics.val.map((v) => v.step);
+  const xMax = Math.max(r.step, 1);
+  const hline = (y: number) => ({ x: [0, xMax], y: [y, y] });
+  const positive = loss.filter((v) => v > 0).length === loss.length && loss.length > 0;
+  const panels: Panel[] = [
+    {
+      title: 'Training loss',
+      xLabel: 'iteration',
+      yLabel: `loss (${r.settings.mode})`,
+      yScale: positive ? 'log' : 'linear',
+      xDomain: [0, xMax],
+      series: [
+        { name: 'loss', x: steps, y: loss, color: '#9ecae1', width: 1 },
+        { name: `moving average (${window})`, x: steps, y: movingAverage(loss, window), color: '#1f77b4', width: 2 },
+      ],
+      emptyText: 'no iterations yet',
+    },
+    {
+      title: `Validation SSIM (${r.validation.count} sequences, ${r.validation.context}→${r.validation.horizon})`,
+      xLabel: 'iteration',
+      yLabel: 'SSIM (R = 2)',
+      xDomain: [0, xMax],
+      legend: 'bottom-right',
+      series: [
+        { name: 'model', x: vs, y: r.metrics.val.map((v) => v.ssim), color: '#1f77b4', markers: true, width: 2 },
+        { name: 'black frames', ...hline(r.baselines.zeros.ssim), color: '#555555', dash: '2 3' },
+        { name: 'copy last frame', ...hline(r.baselines.copyLast.ssim), color: '#d62728', dash: '6 4' },
+      ],
+    },
+    {
+      title: 'Validation MSE',
+      xLabel: 'iteration',
+      yLabel: 'MSE (sum over frame)',
+      xDomain: [0, xMax],
+      legend: 'top-right',
+      series: [
+        { name: 'model', x: vs, y: r.metrics.val.map((v) => v.mse), color: '#1f77b4', markers: true, width: 2 },
+        { name: 'black frames', ...hline(r.baselines.zeros.mse), color: '#555555', dash: '2 3' },
+        { name: 'copy last frame', ...hline(r.baselines.copyLast.mse), color: '#d62728', dash: '6 4' },
+      ],
+    },
+  ];
+  return lineChartSvg(panels, {
+    title,
+    subtitle: `${r.config.name} · ${r.params.total.toLocaleString('en-US')} params · batch ${r.settings.batch} · lr ${r.settings.lr} (${r.settings.schedule.type}) · ${r.step} iterations · ${r.backend}`,
+    width: 900,
+    panelHeight: 250,
+  });
+}
+
+/** Write loss_curve.{svg,png} and summary.json into the run directory; returns warnings. */
+export async function writeRunReport(runDir: string, r: RunReportInput): Promise<string[]> {
+  const warnings: string[] = [];
+  const fig = await writeFigure(join(runDir, 'loss_curve'), lossCurveSvg(r, `crevnet train: ${runDir.split('/').slice(-1)[0]}`));
+  if (fig.warning) warnings.push(fig.warning);
+  const tail = r.metrics.train.slice(-50).map((t) => t.loss);
+  const lastVal = r.metrics.val.at(-1) ?? null;
+  let commands: string[] = [];
+  try {
+    commands = readFileSync(join(runDir, 'command.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'));
+  } catch {
+    // no command.txt (library use)
+  }
+  await writeJsonAtomic(join(runDir, 'summary.json'), {
+    status: r.status,
+    config: r.config.name,
+    model: r.config.model,
+    params: r.params,
+    settings: r.settings,
+    iterations: r.step,
+    targetIterations: r.settings.iterations,
+    finalLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+    finalLossWindow: tail.length,
+    best: r.best,
+    lastValidation: lastVal,
+    validation: { ...r.validation, split: 'MNIST test digits', baselines: r.baselines },
+    trainHours: r.trainSeconds / 3600,
+    secondsPerIteration: Number.isFinite(r.sessionSecondsPerIteration) ? r.sessionSecondsPerIteration : null,
+    backend: r.backend,
+    commands,
+    files: { curve: fig.png ?? fig.svg, metrics: 'metrics.jsonl', last: 'last/', best: r.best ? 'best/' : null },
+  });
+  return warnings;
+}

@@ -1,0 +1,126 @@
+/**
+ * crevnet eval with a real (untrained, tiny) checkpoint: finite metrics, per-frame arrays of the
+ * horizon's length and both baselines, the --json shape and the report files, and one-line exit-2
+ * errors for every kind of bad input.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { initBackend } from '../src/runtime/backend.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
+import { CrevNet } from '../src/model/crevnet.js';
+import { loadConfig } from '../src/model/config.js';
+import { evaluate } from '../src/eval/evaluate.js';
+import { defaultModelDir, resolveModelDir } from '../src/eval/pretrained.js';
+import { writeNpy } from '../src/data/npy.js';
+import { UserError } from '../src/runtime/errors.js';
+import { runCli, tempDir } from './train-helpers.js';
+
+let dir = '';
+let cleanup: () => Promise<void> = async () => {};
+let ck = '';
+
+before(async () => {
+  await initBackend('wasm');
+  ({ dir, cleanup } = await tempDir('crevnet-eval-'));
+  ck = join(dir, 'run', 'best');
+  const model = CrevNet.create(await loadConfig('tiny'), 1);
+  try {
+    await saveCheckpoint(ck, { model, state: { step: 0 } });
+  } finally {
+    model.dispose();
+  }
+});
+after(() => cleanup());
+
+test('eval on a small generated set: finite metrics, per-frame arrays of horizon length, both baselines', async () => {
+  const { report } = await evaluate({ model: join(dir, 'run'), count: 5, context: 4, horizon: 3, batch: 2, stripCount: 0 });
+  assert.equal(report.model, join(dir, 'run', 'best'), 'a run directory resolves to its best/ checkpoint');
+  assert.equal(report.count, 5);
+  assert.deepEqual(report.frameIndex, [4, 5, 6]);
+  for (const m of [report, report.baseline.copyLast, report.baseline.zeros]) {
+    for (const k of ['mse', 'mae', 'ssim', 'ssimStrict'] as const) {
+      assert.ok(Number.isFinite(m[k]), k);
+      assert.equal(m.perFrame[k].length, 3);
+      assert.ok(m.perFrame[k].every(Number.isFinite));
+    }
+    assert.equal(m.perFrame.psnr.length, 3);
+  }
+  assert.ok(report.ssim <= 1 && report.mse >= 0);
+});
+
+test('--json prints the documented keys; --out writes report.json, per_frame.csv and the plots', async () => {
+  const out = join(dir, 'out');
+  const r = await runCli(['--backend', 'wasm', 'eval', '--model', ck, '--count', '3', '--context', '4', '--horizon', '4', '--json', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  for (const k of ['model', 'data', 'count', 'mse', 'mae', 'ssim', 'ssimStrict', 'psnr', 'perFrame', 'baseline', 'seconds', 'backend']) assert.ok(k in j, k);
+  assert.equal(j.count, 3);
+  assert.equal(j.backend, 'wasm');
+  const base = j.baseline as Record<string, Record<string, unknown>>;
+  for (const b of ['copyLast', 'zeros']) {
+    for (const k of ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr', 'perFrame']) assert.ok(k in base[b]!, `${b}.${k}`);
+    assert.equal((base[b]!.perFrame as { ssim: number[] }).ssim.length, 4);
+  }
+  assert.equal((j.perFrame as { mse: number[] }).mse.length, 4);
+  for (const f of ['report.json', 'per_frame.csv', 'per_frame.png', 'per_frame.svg', 'samples.png', 'samples.svg']) assert.ok(existsSync(join(out, f)), f);
+});
+
+test('the default model is the bundled one, with a clear error until it exists', () => {
+  if (existsSync(join(defaultModelDir(), 'model.json'))) {
+    assert.equal(resolveModelDir().dir, defaultModelDir());
+    assert.equal(resolveModelDir('default').isDefault, true);
+  } else {
+    assert.throws(() => resolveModelDir(), (e: unknown) => e instanceof UserError && /bundled model is not there yet/.test(e.message));
+  }
+});
+
+/** A .npy with an arbitrary descr (writeNpy only writes supported dtypes). */
+async function rawNpy(path: string, descr: string, shape: number[], itemBytes: number): Promise<void> {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const pre = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 0xff, header.length >> 8]);
+  await writeFile(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.alloc(shape.reduce((a, b) => a * b, 1) * itemBytes)]));
+}
+
+test('bad input: one `error:` line and exit code 2', async () => {
+  const bad = join(dir, 'bad');
+  await mkdir(bad, { recursive: true });
+  const corrupt = join(bad, 'corrupt');
+  await cp(ck, corrupt, { recursive: true });
+  await truncate(join(corrupt, 'weights.bin'), 100);
+  await writeNpy(join(bad, 'rank3.npy'), { dtype: 'uint8', shape: [8, 32, 32], data: new Uint8Array(8 * 32 * 32) });
+  await writeNpy(join(bad, 'size64.npy'), { dtype: 'uint8', shape: [8, 2, 64, 64], data: new Uint8Array(8 * 2 * 64 * 64) });
+  await writeNpy(join(bad, 'short.npy'), { dtype: 'uint8', shape: [8, 2, 32, 32], data: new Uint8Array(8 * 2 * 32 * 32) });
+  await rawNpy(join(bad, 'int16.npy'), '<i2', [8, 2, 32, 32], 2);
+  await writeFile(join(bad, 'text.npy'), 'not a npy file');
+  const cases: [string[], RegExp][] = [
+    [['--model', join(bad, 'missing')], /model directory not found/],
+    [['--model', bad], /holds no checkpoint/],
+    [['--model', corrupt], /weights\.bin is 100 bytes/],
+    [['--model', ck, '--data', join(bad, 'rank3.npy')], /expected a time-major uint8 array/],
+    [['--model', ck, '--data', join(bad, 'size64.npy')], /frames are 64×64, the model expects 32×32/],
+    [['--model', ck, '--data', join(bad, 'int16.npy')], /unsupported \.npy dtype '<i2'/],
+    [['--model', ck, '--data', join(bad, 'text.npy')], /not a \.npy file/],
+    [['--model', ck, '--data', join(bad, 'short.npy'), '--context', '4', '--horizon', '5'], /9 frames, but .* has 8 frames per sequence/],
+    [['--model', ck, '--count', '2', '--context', '12', '--horizon', '10'], /22 frames, but generated sequences have 20/],
+    [['--model', ck, '--count', '2', '--context', '2'], /--context must be an integer ≥ 3/],
+    [['--model', ck, '--count', '0'], /--count must be a positive integer/],
+  ];
+  for (let i = 0; i < cases.length; i += 4) {
+    const results = await Promise.all(cases.slice(i, i + 4).map(([args]) => runCli(['--backend', 'wasm', 'eval', ...args])));
+    results.forEach((r, j) => {
+      const [args, re] = cases[i + j]!;
+      const what = args.join(' ');
+      assert.equal(r.code, 2, `${what}: exit ${r.code}\n${r.stderr}`);
+      const lines = r.stderr.split('\n').filter((l) => l.trim());
+      assert.equal(lines.length, 1, `${what}: ${r.stderr}`);
+      assert.match(lines[0]!, /^error: /, what);
+      assert.match(lines[0]!, re, what);
+      assert.equal(r.stdout, '', what);
+    });
+  }
+});

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeNpy } from '../src/data/npy.js';
+import { MetricsAccumulator } from '../src/eval/metrics.js';
+import { Rng } from '../src/data/rng.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function crevnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repo, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test('crevnet metrics: OpenSTL ntchw float preds vs the published time-major uint8 layout, --json', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'crevnet-met-'));
+  try {
+    const [N, H, W] = [3, 64, 64];
+    const hw = H * W;
+    const rng = new Rng(1);
+    const truth = Uint8Array.from({ length: 20 * N * hw }, () => (rng.next() < 0.7 ? 0 : rng.int(256)));
+    // preds (N, 10, 1, H, W) float32 = true frames 10..19 + noise (leaving [0, 1])
+    const pred = new Float32Array(N * 10 * hw);
+    for (let i = 0; i < N; i++) for (let t = 0; t < 10; t++) for (let k = 0; k < hw; k++) {
+      pred[(i * 10 + t) * hw + k] = truth[((10 + t) * N + i) * hw + k]! / 255 + (rng.next() - 0.5) * 0.4;
+    }
+    await writeNpy(path.join(dir, 'true.npy'), { dtype: 'uint8', shape: [20, N, H, W], data: truth });
+    await writeNpy(path.join(dir, 'pred.npy'), { dtype: 'float32', shape: [N, 10, 1, H, W], data: pred });
+    // expected, through the library: time-major [10, N, H, W]
+    const p = new Float32Array(10 * N * hw);
+    const g = new Float32Array(10 * N * hw);
+    for (let t = 0; t < 10; t++) for (let i = 0; i < N; i++) for (let k = 0; k < hw; k++) {
+      p[(t * N + i) * hw + k] = pred[(i * 10 + t) * hw + k]!;
+      g[(t * N + i) * hw + k] = truth[((10 + t) * N + i) * hw + k]! / 255;
+    }
+    const acc = new MetricsAccumulator(10, H, W);
+    acc.add(p, g, N);
+    const want = acc.result();
+
+    const r = await crevnet(['metrics', '--pred', path.join(dir, 'pred.npy'), '--true', path.join(dir, 'true.npy'), '--true-start', '10', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(got), ['frames', 'mse', 'mae', 'ssim', 'ssimStrict', 'psnr', 'perFrame']);
+    assert.deepEqual(Object.keys(got.perFrame), ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr']);
+    assert.equal(got.frames, 30);
+    for (const k of ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr'] as const) {
+      assert.ok(Math.abs(got[k] - want[k]) < 1e-9, `${k}: ${got[k]} vs ${want[k]}`);
+      assert.equal(got.perFrame[k].length, 10);
+      for (let t = 0; t < 10; t++) assert.ok(Math.abs(got.perFrame[k][t] - want.perFrame[k][t]!) < 1e-9);
+    }
+    // the table output works too, and without --true-start the frame counts mismatch
+    const table = await crevnet(['metrics', '--pred', path.join(dir, 'pred.npy'), '--true', path.join(dir, 'true.npy'), '--true-start', '10']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /SSIM strict/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('crevnet metrics: bad inputs give one error line and exit code 2', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'crevnet-met-'));
+  try {
+    const f = (name: string) => path.join(dir, name);
+    await writeNpy(f('a.npy'), { dtype: 'float32', shape: [2, 3, 1, 8, 8], data: new Float32Array(2 * 3 * 64) });
+    await writeNpy(f('b.npy'), { dtype: 'float32', shape: [2, 4, 1, 8, 8], data: new Float32Array(2 * 4 * 64) });
+    await writeNpy(f('r4.npy'), { dtype: 'uint8', shape: [2, 3, 8, 8], data: new Uint8Array(2 * 3 * 64) });
+    await writeNpy(f('small.npy'), { dtype: 'float32', shape: [2, 3, 1, 6, 6], data: new Float32Array(2 * 3 * 36) });
+    await writeFile(f('text.npy'), 'not numpy at all\n');
+    const cases: [string[], RegExp][] = [
+      [['--pred', f('missing.npy'), '--true', f('a.npy')], /cannot open .*missing\.npy/],
+      [['--pred', f('text.npy'), '--true', f('a.npy')], /text\.npy: not a .npy file/],
+      [['--pred', f('a.npy'), '--true', f('b.npy')], /shape mismatch/],
+      [['--pred', f('a.npy'), '--true', f('a.npy'), '--layout', 'tnhw'], /layout tnhw needs a rank-4 array/],
+      [['--pred', f('r4.npy'), '--true', f('r4.npy')], /cannot infer the layout .*--layout/],
+      [['--pred', f('small.npy'), '--true', f('small.npy')], /SSIM needs at least 7×7/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => crevnet(['metrics', ...args])));
+    results.forEach((r, i) => {
+      const [args, re] = cases[i]!;
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line: ${r.stderr}`);
+      assert.match(lines[0]!, /^error: /);
+      assert.match(lines[0]!, re);
+      assert.equal(r.stdout, '');
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

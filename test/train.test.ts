@@ -1,0 +1,232 @@
+/**
+ * crevnet train on the tiny config (wasm backend, fast): the loss goes down, a non-finite loss
+ * stops training with the iteration named and last/ untouched, resume refuses mismatched settings,
+ * a SIGKILLed process resumes from its last checkpoint (and ends bit-identical to an uninterrupted
+ * run), no visible checkpoint directory is ever incomplete, Ctrl-C saves and exits 0.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/runtime/backend.js';
+import { NonFiniteLossError, train } from '../src/train/trainer.js';
+import { loadCheckpoint } from '../src/model/checkpoint.js';
+import { UserError } from '../src/runtime/errors.js';
+import { saveCheckpoint } from '../src/model/checkpoint.js';
+import { CrevNet } from '../src/model/crevnet.js';
+import { loadConfig } from '../src/model/config.js';
+import { recoverCheckpoint } from '../src/train/rundir.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hashDir, readJsonl, runCli, sleep, startCli, tempDir, tinyConfig } from './train-helpers.js';
+
+const FAST = { validationSequences: 2, validateEvery: 1000 };
+
+async function stepOf(ckDir: string): Promise<number> {
+  try {
+    return (JSON.parse(await readFile(join(ckDir, 'state.json'), 'utf8')) as { step: number }).step;
+  } catch {
+    return -1;
+  }
+}
+
+/** Every visible directory of a run dir must be a complete, verified checkpoint. */
+async function assertCompleteCheckpoints(runDir: string): Promise<string[]> {
+  const seen: string[] = [];
+  for (const e of await readdir(runDir)) {
+    if (e.startsWith('.')) continue; // temp dirs of saves in progress are hidden by design
+    if (!(await stat(join(runDir, e))).isDirectory()) continue;
+    const ck = await loadCheckpoint(join(runDir, e)); // throws on a missing file or a hash mismatch
+    ck.model.dispose();
+    for (const w of ck.optimizerWeights ?? []) w.tensor.dispose();
+    seen.push(e);
+  }
+  return seen;
+}
+
+test('a short training run lowers the loss and writes the run report', async () => {
+  await initBackend('wasm');
+  const { dir, cleanup } = await tempDir('crevnet-train-');
+  try {
+    const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 40, checkpointEvery: 20, validateEvery: 20, validationSequences: 4 });
+    const steps: number[] = [];
+    const r = await train({ config: cfg, out: join(dir, 'run') }, { onStep: (s) => steps.push(s.loss) });
+    assert.equal(r.status, 'completed');
+    assert.equal(steps.length, 40);
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    const first = mean(steps.slice(0, 5));
+    const last = mean(steps.slice(-5));
+    assert.ok(last < 0.7 * first, `loss should drop: first 5 mean ${first}, last 5 mean ${last}`);
+    for (const f of ['metrics.jsonl', 'loss_curve.png', 'loss_curve.svg', 'summary.json', 'last/manifest.json', 'best/manifest.json']) {
+      assert.ok(existsSync(join(dir, 'run', f)), f);
+    }
+    const summary = JSON.parse(await readFile(join(dir, 'run', 'summary.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(summary.iterations, 40);
+    assert.equal((summary.best as { metric: string }).metric, 'ssim');
+    const recs = readJsonl(await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8'));
+    assert.equal(recs.filter((x) => x.type === 'train').length, 40);
+    assert.deepEqual(recs.filter((x) => x.type === 'val').map((x) => x.step), [20, 40]);
+    const best = await loadCheckpoint(join(dir, 'run', 'best'));
+    assert.equal(best.optimizerWeights, undefined, 'best/ is an inference checkpoint');
+    best.model.dispose();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a non-finite loss stops training, names the iteration and leaves last/ untouched', async () => {
+  await initBackend('wasm');
+  const { dir, cleanup } = await tempDir('crevnet-nan-');
+  try {
+    const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 10, checkpointEvery: 2, ...FAST });
+    const run = join(dir, 'run');
+    const saved = new Map<number, Record<string, string>>();
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      train(
+        { config: cfg, out: run },
+        {
+          lossHook: (it, loss) => (it === 5 ? tf.mul(loss, NaN) : loss),
+          onCheckpoint: async (kind, d, step) => {
+            if (kind === 'last') saved.set(step, await hashDir(d));
+          },
+        },
+      ),
+      (e: unknown) => e instanceof NonFiniteLossError && e.iteration === 5 && /non-finite loss \(NaN\) at iteration 5/.test(e.message) && /iteration 4\) is untouched/.test(e.message),
+    );
+    assert.equal(tf.memory().numTensors, before, 'no tensors leak on the error path');
+    assert.equal(await stepOf(join(run, 'last')), 4);
+    assert.deepEqual(await hashDir(join(run, 'last')), saved.get(4), 'last/ is byte-identical to the checkpoint of iteration 4');
+    const recs = readJsonl(await readFile(join(run, 'metrics.jsonl'), 'utf8'));
+    assert.deepEqual(recs.at(-1), { type: 'error', step: 5, loss: 'NaN', gradNorm: 'NaN', lr: 0.001 });
+    // the run can be resumed from its last good checkpoint
+    const r = await train({ out: run, resume: true, overrides: { iterations: 6 }, skipReport: true });
+    assert.equal(r.step, 6);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('resume refuses a different model config or seed; fresh runs refuse an existing run dir', async () => {
+  await initBackend('wasm');
+  const { dir, cleanup } = await tempDir('crevnet-resume-');
+  try {
+    const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 2, checkpointEvery: 2, ...FAST });
+    const run = join(dir, 'run');
+    await train({ config: cfg, out: run, skipReport: true });
+    const user = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
+    await assert.rejects(train({ config: 'small', out: run, resume: true }), user(/different model than the checkpoint/));
+    await assert.rejects(train({ out: run, resume: true, overrides: { seed: 7 } }), user(/--seed 7 differs/));
+    await assert.rejects(train({ config: cfg, out: run }), user(/already holds a training run/));
+    await assert.rejects(train({ out: join(dir, 'none'), resume: true }), user(/nothing to resume/));
+    await assert.rejects(train({ resume: true }), user(/--resume needs --out/));
+    // the CLI turns it into one `error:` line and exit code 2
+    const r = await runCli(['--backend', 'wasm', 'train', '--config', 'small', '--out', run, '--resume']);
+    assert.equal(r.code, 2);
+    const errLines = r.stderr.trim().split('\n');
+    assert.equal(errLines.length, 1, r.stderr);
+    assert.match(errLines[0]!, /^error: --config small describes a different model/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a SIGKILLed training process resumes from its last checkpoint; no checkpoint dir is ever half-written', async () => {
+  await initBackend('wasm');
+  const { dir, cleanup } = await tempDir('crevnet-kill-');
+  try {
+    const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 24, checkpointEvery: 1, ...FAST });
+    const run = join(dir, 'run');
+    // checkpoint every iteration, so the kill is likely to land inside a save
+    const p = startCli(['--backend', 'wasm', 'train', '--config', cfg, '--out', run]);
+    const deadline = Date.now() + 60_000;
+    let observed = 0;
+    while (Date.now() < deadline) {
+      await sleep(100);
+      if (existsSync(join(run, 'last'))) {
+        // whenever last/ is visible, it is complete (checked while the trainer is writing)
+        try {
+          observed = Math.max(observed, await stepOf(join(run, 'last')));
+        } catch {
+          // renamed away between exists and read: fine
+        }
+      }
+      if (observed >= 6) break;
+    }
+    assert.ok(observed >= 6, `no checkpoint appeared: ${p.output()}`);
+    p.child.kill('SIGKILL');
+    const killed = await p.done;
+    assert.equal(killed.signal, 'SIGKILL');
+    const visible = await assertCompleteCheckpoints(run);
+    assert.ok(visible.every((d) => d === 'last'), `unexpected dirs ${visible.join(',')}`);
+    const killedAt = await stepOf(join(run, 'last'));
+
+    const resumed = await runCli(['--backend', 'wasm', 'train', '--resume', '--out', run]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /done: iteration 24\/24/);
+    assert.deepEqual(await assertCompleteCheckpoints(run), ['best', 'last']);
+    assert.deepEqual((await readdir(run)).filter((e) => e.startsWith('.')), [], 'leftovers of interrupted saves are cleaned up');
+    const recs = readJsonl(await readFile(join(run, 'metrics.jsonl'), 'utf8')).filter((x) => x.type === 'train');
+    assert.deepEqual(recs.map((x) => x.step), Array.from({ length: 24 }, (_, i) => i + 1), 'each iteration logged exactly once');
+    const commands = await readFile(join(run, 'command.txt'), 'utf8');
+    assert.match(commands, new RegExp(`resume at iteration ${killedAt}`));
+    assert.match(commands, /crevnet --backend wasm train --resume --out /);
+
+    // the interrupted + resumed run equals an uninterrupted one (same machine, same backend)
+    await train({ config: cfg, out: join(dir, 'straight'), skipReport: true });
+    const a = await readFile(join(dir, 'straight', 'last', 'weights.bin'));
+    const b = await readFile(join(run, 'last', 'weights.bin'));
+    assert.ok(a.equals(b), 'killed + resumed weights differ from the straight run');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('Ctrl-C (SIGINT) saves a checkpoint and exits 0', async () => {
+  const { dir, cleanup } = await tempDir('crevnet-int-');
+  try {
+    const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 500, checkpointEvery: 1000, ...FAST });
+    const run = join(dir, 'run');
+    const p = startCli(['--backend', 'wasm', 'train', '--config', cfg, '--out', run, '--log-every', '1']);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !/iter 3\/500/.test(p.output())) await sleep(100);
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    assert.equal(r.code, 0, r.stderr);
+    const m = /interrupted: iteration (\d+)\/500/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.equal(await stepOf(join(run, 'last')), Number(m[1]));
+    assert.ok(existsSync(join(run, 'loss_curve.png')) && existsSync(join(run, 'summary.json')));
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a kill between the two renames of a checkpoint swap is recovered from the hidden complete copy', async () => {
+  await initBackend('wasm');
+  const { dir, cleanup } = await tempDir('crevnet-recover-');
+  try {
+    const model = CrevNet.create(await loadConfig('tiny'), 3);
+    try {
+      const run = join(dir, 'run');
+      // state after "rename(last → .last.old-A)" and a complete ".last.tmp-B", killed before "rename(tmp → last)"
+      await saveCheckpoint(join(run, '.last.old-A'), { model, state: { step: 4 } });
+      await saveCheckpoint(join(run, '.last.tmp-B'), { model, state: { step: 6 } });
+      await mkdir(join(run, '.last.tmp-C')); // a save killed while writing: no manifest
+      await writeFile(join(run, '.last.tmp-C', 'weights.bin'), 'partial');
+      assert.match((await recoverCheckpoint(run, 'last')) ?? '', /recovered last\/ \(iteration 6\)/);
+      assert.equal(await stepOf(join(run, 'last')), 6);
+      assert.deepEqual(await readdir(run), ['last']);
+      // with last/ in place, leftovers are just removed
+      await saveCheckpoint(join(run, '.last.old-D'), { model, state: { step: 2 } });
+      assert.equal(await recoverCheckpoint(run, 'last'), undefined);
+      assert.deepEqual(await readdir(run), ['last']);
+      assert.equal(await stepOf(join(run, 'last')), 6);
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    await cleanup();
+  }
+});

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  absDiff,
+  defaultScale,
+  floatToUint8,
+  sideBySide,
+  tileFrames,
+  uint8ToFloat,
+  upscaleNearest,
+} from '../src/video/frames.js';
+
+test('upscaleNearest: each pixel becomes a k×k block', () => {
+  const f = Uint8Array.from([1, 2, 3, 4, 5, 6]); // 3×2
+  assert.deepEqual(
+    [...upscaleNearest(f, 3, 2, 2)],
+    [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 4, 4, 5, 5, 6, 6],
+  );
+  const one = upscaleNearest(f, 3, 2, 1);
+  assert.deepEqual([...one], [...f]);
+  assert.notEqual(one, f, 'k=1 returns a copy');
+  assert.throws(() => upscaleNearest(f, 3, 2, 0), RangeError);
+  assert.throws(() => upscaleNearest(f, 2, 2, 2), RangeError);
+});
+
+test('sideBySide: frames in one row with gap columns', () => {
+  const a = Uint8Array.from([1, 2, 3, 4]);
+  const b = Uint8Array.from([5, 6, 7, 8]);
+  const img = sideBySide([a, b], 2, 2, 1, 9);
+  assert.equal(img.width, 5);
+  assert.equal(img.height, 2);
+  assert.deepEqual([...img.data], [1, 2, 9, 5, 6, 3, 4, 9, 7, 8]);
+});
+
+test('tileFrames: grid left→right, top→bottom; empty cells black, gaps coloured', () => {
+  const fr = [1, 2, 3].map((v) => new Uint8Array(4).fill(v)); // 2×2 each
+  const img = tileFrames(fr, 2, 2, { cols: 2, gap: 1, gapValue: 7 });
+  assert.deepEqual([img.width, img.height], [5, 5]);
+  assert.deepEqual(
+    [...img.data],
+    [1, 1, 7, 2, 2, 1, 1, 7, 2, 2, 7, 7, 7, 7, 7, 3, 3, 7, 0, 0, 3, 3, 7, 0, 0],
+  );
+  const noGap = tileFrames(fr, 2, 2);
+  assert.deepEqual([noGap.width, noGap.height], [6, 2]);
+});
+
+test('absDiff and float ↔ uint8 conversions', () => {
+  assert.deepEqual([...absDiff(Uint8Array.from([0, 10, 255]), Uint8Array.from([5, 3, 0]))], [5, 7, 255]);
+  assert.throws(() => absDiff(new Uint8Array(2), new Uint8Array(3)), RangeError);
+  assert.deepEqual([...floatToUint8(Float32Array.from([-0.5, 0, 0.5, 1, 1.7, NaN]))], [0, 0, 128, 255, 255, 0]);
+  assert.deepEqual([...floatToUint8(Float32Array.from([0.1, 0.2, 0.3, 0.4]), 1, 2)], [51, 77]);
+  const f = uint8ToFloat(Uint8Array.from([0, 51, 255]));
+  assert.deepEqual([...f].map((v) => Math.round(v * 1000) / 1000), [0, 0.2, 1]);
+  const dst = new Float32Array(5);
+  uint8ToFloat(Uint8Array.from([255, 255]), dst, 3);
+  assert.deepEqual([...dst], [0, 0, 0, 1, 1]);
+  // round trip is exact
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.deepEqual(floatToUint8(uint8ToFloat(bytes)), bytes);
+});
+
+test('defaultScale: smallest K with short side ≥ 256', () => {
+  assert.equal(defaultScale(64, 64), 4);
+  assert.equal(defaultScale(65, 100), 4);
+  assert.equal(defaultScale(63, 63), 5);
+  assert.equal(defaultScale(300, 400), 1);
+  assert.equal(defaultScale(32, 48, 100), 4);
+});
