@@ -26,3 +26,12 @@ export { runBench, trainStep, withEncoderBlocks, type BenchOptions, type BenchRe
 export { profileTrainStep, formatProfile, type StepProfile, type KernelStat } from './bench/profile.js';
 export { runPeer, peerArgs, type PeerResult, type PeerOptions } from './bench/peer.js';
 export { runMicro, formatMicro, type MicroResult } from './bench/micro.js';
+export * from './model/config.js';
+export * from './model/crevnet.js';
+export * from './model/checkpoint.js';
+export { conv3d, conv3dPacked, packedConv, setConv3dVariant, getConv3dVariant, CONV3D_VARIANTS, type Conv3dVariant, type PackedConv } from './model/conv3d.js';
+export { psi, psiInverse, psiPacked, psiPackedInverse } from './model/psi.js';
+export { pack, unpack } from './model/packed.js';
+export { couplingForward, couplingInverse, revnetForward, revnetInverse, type Residual } from './model/coupling.js';
+export { planBlocks, blockParamCount, type BlockSpec } from './model/block.js';
+export { RunningStatsCollector, type NormMode, type NormKind } from './model/norm.js';

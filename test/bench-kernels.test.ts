@@ -57,3 +57,59 @@ test('the stock wasm kernel was replaced', async () => {
   assert.ok(k);
   assert.match(k.kernelFunc.toString(), /fallback|call\(/);
 });
+
+/** Values of `f` computed on wasm (fast Slice/SplitV/Unpack) and on cpu (stock), as nested arrays. */
+async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<[unknown, unknown, number]> {
+  const out: unknown[] = [];
+  let leaked = 0;
+  for (const b of ['wasm', 'cpu'] as const) {
+    await initBackend(b);
+    const before = tf.memory().numTensors;
+    const r = tf.tidy(f);
+    const list = Array.isArray(r) ? r : [r];
+    out.push(await Promise.all(list.map(async (t) => ({ shape: t.shape, dtype: t.dtype, values: await t.array() }))));
+    tf.dispose(list);
+    if (b === 'wasm') leaked = tf.memory().numTensors - before;
+  }
+  return [out[0], out[1], leaked];
+}
+
+const iota = (shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32') =>
+  dtype === 'bool' ? tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i % 3 === 0), shape, 'bool') : tf.range(0, shape.reduce((a, b) => a * b, 1), 1, dtype).reshape(shape);
+
+const sliceCases: [string, () => tf.Tensor | tf.Tensor[]][] = [
+  ['rank 1', () => iota([10]).slice([3], [4])],
+  ['rank 2 rows', () => iota([5, 7]).slice([1, 0], [3, 7])],
+  ['rank 2 cols', () => iota([5, 7]).slice([1, 2], [3, 4])],
+  ['rank 4 channels', () => iota([3, 4, 5, 6]).slice([0, 0, 0, 2], [3, 4, 5, 3])],
+  ['rank 4 middle', () => iota([3, 4, 5, 6]).slice([1, 1, 2, 0], [2, 2, 3, 6])],
+  ['rank 5 axis 1', () => iota([2, 6, 3, 4, 2]).slice([0, 2, 0, 0, 0], [2, 3, 3, 4, 2])],
+  ['rank 6 mixed', () => iota([2, 3, 2, 3, 2, 3]).slice([1, 0, 1, 1, 0, 1], [1, 3, 1, 2, 2, 2])],
+  ['size −1 to the end', () => iota([4, 5]).slice([1, 2], [-1, -1])],
+  ['empty', () => iota([4, 5]).slice([1, 2], [0, 3])],
+  ['int32', () => iota([4, 5, 3], 'int32').slice([1, 1, 1], [2, 3, 2])],
+  ['bool', () => iota([4, 5, 3], 'bool').slice([1, 1, 0], [2, 3, 3])],
+  ['split axis 0', () => tf.split(iota([6, 4, 3]), [1, 2, 3], 0)],
+  ['split channels', () => tf.split(iota([2, 3, 4, 6]), 3, 3)],
+  ['split −1 size', () => tf.split(iota([5, 6]), [2, -1], 1)],
+  ['unstack axis 0', () => tf.unstack(iota([3, 2, 4]), 0)],
+  ['unstack axis 2', () => tf.unstack(iota([3, 2, 4]), 2)],
+  ['unstack axis −1 int32', () => tf.unstack(iota([2, 3], 'int32'), -1)],
+  ['stridedSlice stride 1', () => tf.stridedSlice(iota([4, 5, 6]), [1, 0, 2], [3, 5, 5], [1, 1, 1])],
+  ['stridedSlice masks + shrink', () => tf.stridedSlice(iota([4, 5, 6]), [1, 0, 2], [3, 5, 5], [1, 1, 1], 2, 4, 0, 0, 1)],
+  ['stridedSlice stride 2 (stock C++)', () => tf.stridedSlice(iota([4, 5, 6]), [0, 1, 0], [4, 5, 6], [2, 2, 3])],
+  ['stridedSlice negative', () => tf.stridedSlice(iota([6, 4]), [-4, 0], [-1, 4], [1, 1])],
+  ['stridedSlice identity', () => tf.stridedSlice(iota([3, 4]), [0, 0], [3, 4], [1, 1])],
+];
+for (const [name, f] of sliceCases) {
+  test(`wasm copy-free Slice/SplitV/Unpack = cpu stock: ${name}`, async () => {
+    const [wasm, cpu, leaked] = await onBoth(f);
+    assert.deepEqual(wasm, cpu);
+    assert.equal(leaked, 0);
+  });
+}
+
+test('the wasm Slice, SplitV, Unpack and StridedSlice kernels were replaced', async () => {
+  await initBackend('wasm');
+  for (const k of ['Slice', 'SplitV', 'Unpack', 'StridedSlice']) assert.match(tf.getKernel(k, 'wasm')!.kernelFunc.toString(), /fallback/);
+});

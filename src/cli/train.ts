@@ -87,7 +87,7 @@ export function register(program: Command): void {
           const spi = Number.isFinite(r.secondsPerIteration) ? `${r.secondsPerIteration.toFixed(3)} s/iteration` : '';
           const verb = r.status === 'completed' ? 'done' : r.status === 'interrupted' ? 'interrupted' : 'stopped';
           process.stdout.write(
-            `${verb}: iteration ${r.step}/${r.iterations}, loss ${r.lastLoss.toPrecision(5)}, ${best}${spi ? `, ${spi}` : ''}` +
+            `${verb}: iteration ${r.step}/${r.iterations}${Number.isFinite(r.lastLoss) ? `, loss ${r.lastLoss.toPrecision(5)}` : ''}, ${best}${spi ? `, ${spi}` : ''}` +
               `${r.status !== 'completed' ? `; continue with --resume --out ${r.runDir}` : ''}\nrun: ${r.runDir} (loss_curve.png, summary.json, last/, best/)\n`,
           );
           if (Number.isFinite(r.secondsPerIteration) && r.status === 'completed') {

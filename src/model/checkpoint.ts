@@ -195,7 +195,7 @@ function parseJsonBytes<T>(data: Uint8Array, name: string, what: string): T {
   }
 }
 
-function decodeWeightsFile(files: Map<string, Uint8Array>, jsonName: string, what: string): NamedTensor[] {
+function decodeWeightsFile(files: Map<string, Uint8Array>, jsonName: string, what: string, allowInt = false): NamedTensor[] {
   const wj = parseJsonBytes<WeightsJson>(files.get(jsonName)!, jsonName, what);
   const group = wj.weightsManifest?.[0];
   if (!group || !Array.isArray(group.paths) || group.paths.length !== 1 || !Array.isArray(group.weights)) {
@@ -206,7 +206,8 @@ function decodeWeightsFile(files: Map<string, Uint8Array>, jsonName: string, wha
   if (!data) throw new UserError(`${what}: ${jsonName} refers to ${bin}, which is not in the manifest`);
   let expected = 0;
   for (const s of group.weights) {
-    if (s.dtype !== 'float32' || !Array.isArray(s.shape) || s.quantization) throw new UserError(`${what}: ${jsonName}: weight "${s.name}" is not plain float32`);
+    const ok = (s.dtype === 'float32' || (allowInt && s.dtype === 'int32')) && Array.isArray(s.shape) && !s.quantization;
+    if (!ok) throw new UserError(`${what}: ${jsonName}: weight "${s.name}" is not plain ${allowInt ? 'float32/int32' : 'float32'}`);
     expected += 4 * s.shape.reduce((a, b) => a * b, 1);
   }
   if (expected !== data.byteLength) throw new UserError(`${what}: ${bin} holds ${data.byteLength} bytes, ${jsonName} describes ${expected}`);
@@ -231,7 +232,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     const state = parseJsonBytes<unknown>(files.get('state.json')!, 'state.json', what);
     if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new UserError(`${what}: state.json must hold an object`);
     const out: LoadedCheckpoint = { model, state: state as Record<string, unknown> };
-    if (files.has('optimizer.json')) out.optimizerWeights = decodeWeightsFile(files, 'optimizer.json', what);
+    if (files.has('optimizer.json')) out.optimizerWeights = decodeWeightsFile(files, 'optimizer.json', what, true);
     return out;
   } catch (err) {
     model.dispose();

@@ -11,7 +11,8 @@
  * blocks zero — the same MACs as a conv3d that multiplies the zero padding) once per loss/predict
  * call, and `conv3dPacked` is a single conv2d (variant C of §11 without any layout transposes).
  *
- * Time-major folded API (`conv3d`, [3B,H,W,C], row t·B + b), variants selectable for benchmarks:
+ * Time-major folded API (`conv3d`, [3B,H,W,C], row t·B + b), variants selectable for benchmarks
+ * (default 'banded', the fastest on wasm at the small config's shapes; `crevnet model --bench-conv3d`):
  *  - 'im2col' (D): temporal im2col X'[t] = [x[t−1], x[t], x[t+1]] on channels and one conv2d.
  *  - 'taps' (B): Z_τ = conv2d(x, W[τ]) on the folded input, y[t] = Z_1[t] + Z_0[t−1] + Z_2[t+1].
  *  - 'banded' (C): pack (transpose), banded conv2d, unpack.
@@ -22,13 +23,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from './custom-op.js';
 import { pack, transposeMerged, unpack } from './packed.js';
+import { sumToChannels } from './ops.js';
 
 export type Conv3dVariant = 'im2col' | 'taps' | 'banded';
 export const CONV3D_VARIANTS: readonly Conv3dVariant[] = ['im2col', 'taps', 'banded'];
 
-let variant: Conv3dVariant = 'im2col';
+let variant: Conv3dVariant = 'banded';
 
-/** Select the implementation used by `conv3d` (all are numerically equivalent). */
+/** Select the implementation used by the time-major `conv3d` (all are numerically equivalent). */
 export function setConv3dVariant(v: Conv3dVariant): void {
   if (!CONV3D_VARIANTS.includes(v)) throw new Error(`unknown conv3d variant "${v}"`);
   variant = v;
@@ -122,7 +124,7 @@ export function conv2dFast(x: tf.Tensor4D, f: tf.Tensor4D, stride: 1 | 2 = 1, bi
         const [xs, fa] = saved as [tf.Tensor4D, tf.Tensor4D];
         const dx = tf.tidy(() => tf.conv2d(stride === 2 ? dilate2(d) : d, fa, 1, 'same'));
         const df = backpropFilter(xs, d, f.shape, stride, pad);
-        return bi ? [dx, df, d.sum([0, 1, 2])] : [dx, df];
+        return bi ? [dx, df, sumToChannels(d)] : [dx, df];
       },
     };
   });
@@ -248,7 +250,7 @@ function conv3dIm2col(x: tf.Tensor4D, w: tf.Tensor5D, stride: 1 | 2, bias?: tf.T
         value: y,
         gradFunc: (d, saved) => {
           const [dx, df] = im2colGrads(d, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, stride);
-          return bi ? [dx, df, d.sum([0, 1, 2])] : [dx, df];
+          return bi ? [dx, df, sumToChannels(d)] : [dx, df];
         },
       };
     });

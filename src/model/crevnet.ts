@@ -25,6 +25,7 @@ import {
 import { validateConfig, type ModelConfig } from './config.js';
 import type { PackedConv } from './conv3d.js';
 import { InitRng, uniformTensor } from './init.js';
+import { concatRows, sumSquaredError } from './ops.js';
 import { RunningStatsCollector, type NormContext, type NormMode, type NormParams, type RunningStats } from './norm.js';
 import {
   disposeState,
@@ -89,9 +90,10 @@ export function macsFor(config: ModelConfig): { encoderPerClip: number; predicto
   };
 }
 
+/** Rows [start, start+count) of a tensor, untaped use only (StridedSlice is C++ on wasm; Slice copies the whole input first). */
 function sliceRows(x: tf.Tensor4D, start: number, count: number): tf.Tensor4D {
   const [, h, w, c] = x.shape;
-  return x.slice([start, 0, 0, 0], [count, h, w, c]);
+  return tf.stridedSlice(x, [start, 0, 0, 0], [start + count, h, w, c], [1, 1, 1, 1]) as tf.Tensor4D;
 }
 
 /**
@@ -113,8 +115,8 @@ function clipBatch(seq: tf.Tensor5D, start: number, count: number): tf.Tensor5D 
  */
 function nextInput(y: tf.Tensor5D, i: number, k: number, known: tf.Tensor5D): tf.Tensor5D {
   const [, b, h, w, c] = y.shape;
-  if (i === k - 2) return tf.concat([known.slice([k - 2, 0, 0, 0, 0], [2, b, h, w, c]), y.slice([2, 0, 0, 0, 0], [1, b, h, w, c])], 0);
-  if (i === k - 1) return tf.concat([known.slice([k - 1, 0, 0, 0, 0], [1, b, h, w, c]), y.slice([1, 0, 0, 0, 0], [2, b, h, w, c])], 0);
+  if (i === k - 2) return concatRows<tf.Tensor5D>([known.slice([k - 2, 0, 0, 0, 0], [2, b, h, w, c]), tf.split(y, [2, 1], 0)[1] as tf.Tensor5D]);
+  if (i === k - 1) return concatRows<tf.Tensor5D>([known.slice([k - 1, 0, 0, 0, 0], [1, b, h, w, c]), tf.split(y, [1, 2], 0)[1] as tf.Tensor5D]);
   return y;
 }
 
@@ -149,6 +151,20 @@ export class CrevNet {
     const useBatch = config.norm === 'batch';
     this.encParams = [];
     this.encRunning = [];
+    this.predParams = [];
+    try {
+      this.build(config, make, useBatch);
+    } catch (err) {
+      for (const w of this.weights) w.variable.dispose();
+      throw err;
+    }
+  }
+
+  private build(
+    config: ModelConfig,
+    make: (name: string, shape: number[], kind: 'conv' | 'bias' | 'gamma' | 'beta' | 'rmean' | 'rvar', fanIn: number, part: 'encoder' | 'predictor') => tf.Variable,
+    useBatch: boolean,
+  ): void {
     for (const spec of this.blocks) {
       const base = `encoder/block${spec.index + 1}`;
       const p: Partial<BlockParams> = {};
@@ -176,7 +192,6 @@ export class CrevNet {
       this.encRunning.push(useBatch ? (r as BlockRunning) : undefined);
     }
     const c = this.latentChannels;
-    this.predParams = [];
     for (let l = 0; l < config.predictorLayers; l++) {
       const base = `predictor/layer${l}`;
       const v: Record<string, tf.Variable> = {};
@@ -270,14 +285,11 @@ export class CrevNet {
 
   /** Packed conv filters etc. for one loss/predict call (tensors; dispose or build inside a tidy). */
   private kernels(): ModelKernels {
-    return {
-      autoencoder: {
-        specs: this.blocks,
-        kernels: this.blocks.map((spec, i) => prepareBlock(spec, this.encParams[i]!)),
-        running: this.encRunning,
-      },
-      layers: this.predParams.map((p) => prepareLayer(p)),
-    };
+    return { autoencoder: this.autoencoderKernels(), layers: this.predParams.map((p) => prepareLayer(p)) };
+  }
+
+  private autoencoderKernels(): AutoencoderKernels {
+    return { specs: this.blocks, kernels: this.blocks.map((spec, i) => prepareBlock(spec, this.encParams[i]!)), running: this.encRunning };
   }
 
   private static disposeKernels(k: ModelKernels): void {
@@ -312,13 +324,13 @@ export class CrevNet {
   encode(clip: tf.Tensor5D, mode: NormMode = 'eval', groups = 1): [tf.Tensor4D, tf.Tensor4D] {
     this.assertLive();
     this.checkClip(clip);
-    return tf.tidy(() => encode(this.kernels().autoencoder, clip, this.normContext(mode, groups)));
+    return tf.tidy(() => encode(this.autoencoderKernels(), clip, this.normContext(mode, groups)));
   }
 
   /** D = E⁻¹: packed latent halves → time-major clips [3,N,H,W,C]. */
   decode(z1: tf.Tensor4D, z2: tf.Tensor4D, mode: NormMode = 'eval', groups = 1): tf.Tensor5D {
     this.assertLive();
-    return tf.tidy(() => decode(this.kernels().autoencoder, z1, z2, this.normContext(mode, groups)));
+    return tf.tidy(() => decode(this.autoencoderKernels(), z1, z2, this.normContext(mode, groups)));
   }
 
   private checkClip(clip: tf.Tensor): void {
@@ -364,6 +376,8 @@ export class CrevNet {
           clipBatch(seq, 0, nKnown),
           this.normContext('train', nKnown, Array.from({ length: nKnown }, (_, j) => 2 * (j + 1)), collector),
         );
+        const known1 = (nKnown > 1 ? tf.split(known[0], nKnown, 0) : [known[0]]) as tf.Tensor4D[];
+        const known2 = (nKnown > 1 ? tf.split(known[1], nKnown, 0) : [known[1]]) as tf.Tensor4D[];
         let state: PredictorState | undefined;
         let xIn: tf.Tensor5D | undefined;
         const pending: { i: number; z1: tf.Tensor4D; z2: tf.Tensor4D }[] = [];
@@ -371,7 +385,7 @@ export class CrevNet {
         for (let i = 1; i <= steps; i++) {
           const [z1, z2] =
             i <= nKnown
-              ? [sliceRows(known[0], (i - 1) * b, b), sliceRows(known[1], (i - 1) * b, b)]
+              ? [known1[i - 1]!, known2[i - 1]!]
               : this.runEncode(kern, xIn!, this.normContext('train', 1, [2 * i], collector));
           state ??= zeroState(this.config.predictorLayers, z1);
           const r = predictorStep(kern.layers, z1, z2, state);
@@ -381,16 +395,16 @@ export class CrevNet {
             continue;
           }
           const y = this.runDecode(kern, r.z1, r.z2, this.normContext('train', 1, [2 * i + 1], collector));
-          terms.push(tf.squaredDifference(y, clipBatch(seq, i, 1)).sum());
+          terms.push(sumSquaredError(y, clipBatch(seq, i, 1)));
           xIn = nextInput(y, i, k, seq);
         }
         if (pending.length > 0) {
           const n = pending.length;
-          const z1 = n === 1 ? pending[0]!.z1 : tf.concat(pending.map((p) => p.z1), 0);
-          const z2 = n === 1 ? pending[0]!.z2 : tf.concat(pending.map((p) => p.z2), 0);
+          const z1 = concatRows(pending.map((p) => p.z1));
+          const z2 = concatRows(pending.map((p) => p.z2));
           const y = this.runDecode(kern, z1, z2, this.normContext('train', n, pending.map((p) => 2 * p.i + 1), collector));
           // pending steps are consecutive from 1 in both modes
-          terms.push(tf.squaredDifference(y, clipBatch(seq, pending[0]!.i, n)).sum());
+          terms.push(sumSquaredError(y, clipBatch(seq, pending[0]!.i, n)));
         }
         collector?.apply();
         const total = terms.length === 1 ? terms[0]! : tf.addN(terms);

@@ -114,6 +114,31 @@ function reluMask(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * Rows-per-vector factor k for per-channel broadcasting: a [R, C] tensor is viewed as [R/k, k·C] and
+ * per-channel vectors are tiled k times. wasm's broadcasting binary ops walk the innermost run, so
+ * [R,2]×[2] is ~10× slower than [R/32,64]×[64] (same values).
+ */
+export function widenFactor(rows: number, c: number, target = 64): number {
+  let best = 1;
+  for (let k = 1; k * c <= Math.max(c, target); k++) if (rows % k === 0) best = k;
+  return best;
+}
+
+/** [G,1,C] → [G,1,k·C] (the per-channel vector repeated k times). */
+function tileChannels(v: tf.Tensor, k: number): tf.Tensor {
+  if (k === 1) return v;
+  const [g, , c] = v.shape as [number, number, number];
+  return tf.tile(v, [1, k, 1]).reshape([g, 1, k * c]);
+}
+
+/** Sum over axis 1 of [G, M/k, k·C] → per-channel [G, 1, C]. */
+function channelSum(x: tf.Tensor, k: number, c: number): tf.Tensor {
+  const g = x.shape[0]!;
+  const s = x.sum(1);
+  return k === 1 ? s.reshape([g, 1, c]) : s.reshape([g, k, c]).sum(1, true);
+}
+
+/**
  * Train/recompute BN + ReLU with per-group batch statistics. Returns y and, when `wantStats`, the
  * kept [G,C] batch mean and unbiased variance.
  */
@@ -128,17 +153,18 @@ function batchNormReluTrain(
   if (n % groups !== 0) throw new Error(`norm: batch ${n} is not a multiple of ${groups} groups`);
   if (ck % c !== 0) throw new Error(`norm: ${ck} channels is not a multiple of ${c}`);
   const m = (n / groups) * h * w * (ck / c);
+  const k = widenFactor(m, c);
   let mean: tf.Tensor2D | undefined;
   let variance: tf.Tensor2D | undefined;
   const op = customOp<tf.Tensor4D>(([xi, gi, bi], save) => {
     if (!xi || !gi || !bi) throw new Error('norm: missing input');
-    const xr = xi.reshape([groups, m, c]);
-    const mu = xr.mean(1, true);
-    const xc = tf.sub(xr, mu);
-    const v = tf.square(xc).mean(1, true);
+    const xr = xi.reshape([groups, m / k, k * c]);
+    const mu = tf.div(channelSum(xr, k, c), m); // [G,1,C]
+    const xc = tf.sub(xr, tileChannels(mu, k));
+    const v = tf.div(channelSum(tf.square(xc), k, c), m);
     const inv = tf.rsqrt(tf.add(v, BN_EPS));
     const a = tf.mul(inv, gi);
-    const y = tf.relu(tf.add(tf.mul(xc, a), bi));
+    const y = tf.relu(tf.add(tf.mul(xc, tileChannels(a, k)), tileChannels(tf.reshape(bi, [1, 1, c]).tile([groups, 1, 1]), k)));
     if (wantStats) {
       mean = tf.keep(mu.reshape<tf.Tensor2D>([groups, c]));
       variance = tf.keep(tf.mul(v, m > 1 ? m / (m - 1) : 1).reshape<tf.Tensor2D>([groups, c]));
@@ -148,15 +174,15 @@ function batchNormReluTrain(
       value: y.reshape<tf.Tensor4D>([n, h, w, ck]),
       gradFunc: (dy, saved) => {
         const [sxc, sy, sa, sinv] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-        const d = reluMask(dy.reshape([groups, m, c]), sy);
-        const s1 = d.sum(1, true); // Σ d          [G,1,C]
-        const s2 = tf.mul(d, sxc).sum(1, true); // Σ d·(x−μ)   [G,1,C]
+        const d = reluMask(dy.reshape([groups, m / k, k * c]), sy);
+        const s1 = channelSum(d, k, c); // Σ d          [G,1,C]
+        const s2 = channelSum(tf.mul(d, sxc), k, c); // Σ d·(x−μ)   [G,1,C]
         const dbeta = s1.sum([0, 1]);
         const dgamma = tf.mul(s2, sinv).sum([0, 1]);
         // dx = a·(d − s1/m − x̂·Σ d·x̂/m) = a·d − a·s1/m − (x−μ)·a·inv²·s2/m
         const k1 = tf.mul(sa, s1).div(m);
         const k2 = tf.mul(sa, tf.square(sinv)).mul(s2).div(m);
-        const dx = tf.sub(tf.sub(tf.mul(d, sa), k1), tf.mul(sxc, k2));
+        const dx = tf.sub(tf.sub(tf.mul(d, tileChannels(sa, k)), tileChannels(k1, k)), tf.mul(sxc, tileChannels(k2, k)));
         return [dx.reshape([n, h, w, ck]), dgamma, dbeta];
       },
     };
@@ -168,15 +194,23 @@ function batchNormReluTrain(
   return out;
 }
 
+/** y = relu(x·a + b) with per-channel a, b [C] on a packed tensor (widened broadcasting). */
+function affineRelu(x: tf.Tensor4D, a: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor4D {
+  const c = a.shape[0];
+  const k = widenFactor(x.size / c, c);
+  const wa = tileChannels(a.reshape([1, 1, c]), k).reshape([k * c]);
+  const wb = tileChannels(b.reshape([1, 1, c]), k).reshape([k * c]);
+  return tf.relu(tf.add(tf.mul(x.reshape([-1, k * c]), wa), wb)).reshape<tf.Tensor4D>(x.shape);
+}
+
 /** GroupNorm(1,C) + ReLU: per-sample statistics over (T,H,W,C) = one row of the packed tensor. */
 function groupNormRelu(x: tf.Tensor4D, p: NormParams): tf.Tensor4D {
   const [n, h, w, ck] = x.shape;
-  const c = p.gamma.shape[0];
   return tf.tidy(() => {
     const xr = x.reshape([n, h * w * ck]);
     const { mean, variance } = tf.moments(xr, 1, true);
-    const xhat = tf.mul(tf.sub(xr, mean), tf.rsqrt(tf.add(variance, BN_EPS))).reshape([-1, c]);
-    return tf.relu(tf.add(tf.mul(xhat, p.gamma), p.beta)).reshape<tf.Tensor4D>([n, h, w, ck]);
+    const xhat = tf.mul(tf.sub(xr, mean), tf.rsqrt(tf.add(variance, BN_EPS))).reshape<tf.Tensor4D>([n, h, w, ck]);
+    return affineRelu(xhat, p.gamma, p.beta);
   });
 }
 
@@ -187,9 +221,9 @@ export function normRelu(x: tf.Tensor4D, p: NormParams, running: RunningStats | 
   if (ctx.mode === 'eval') {
     if (!running) throw new Error('norm: eval mode needs running statistics');
     return tf.tidy(() => {
-      const a = tf.mul(p.gamma, tf.rsqrt(tf.add(running.variance, BN_EPS)));
-      const shift = tf.sub(p.beta, tf.mul(running.mean, a));
-      return tf.relu(tf.add(tf.mul(x.reshape([-1, p.gamma.shape[0]]), a), shift)).reshape<tf.Tensor4D>(x.shape);
+      const a = tf.mul(p.gamma, tf.rsqrt(tf.add(running.variance, BN_EPS))) as tf.Tensor1D;
+      const shift = tf.sub(p.beta, tf.mul(running.mean, a)) as tf.Tensor1D;
+      return affineRelu(x, a, shift);
     });
   }
   const update = ctx.mode === 'train' && running !== undefined;

@@ -71,6 +71,12 @@ export function sub<T extends tf.Tensor>(a: T, b: T): T {
   return customOp<T>(([ai, bi]) => ({ value: tf.sub(ai!, bi!) as T, gradFunc: (dy) => [dy, tf.neg(dy)] }))(a, b);
 }
 
+/** Untaped channel concat (for use inside custom ops). */
+export function rawConcatChannels(parts: readonly tf.Tensor4D[]): tf.Tensor4D {
+  const [n, h, w, c] = parts[0]!.shape;
+  return rawTranspose(tf.concat([...parts], 0).reshape([parts.length, n * h * w, c]), [1, 0, 2]).reshape([n, h, w, parts.length * c]) as tf.Tensor4D;
+}
+
 /** Channel concat of equal-width [N,H,W,C] tensors → [N,H,W,P·C] (part-major): axis-0 concat + transpose. */
 export function concatChannels(parts: readonly tf.Tensor4D[]): tf.Tensor4D {
   if (parts.length === 1) return parts[0]!;
@@ -78,16 +84,26 @@ export function concatChannels(parts: readonly tf.Tensor4D[]): tf.Tensor4D {
   for (const p of parts) if (p.shape[3] !== c || p.shape[0] !== n) throw new Error('concatChannels: parts must have equal shapes');
   const p = parts.length;
   return customOp<tf.Tensor4D>((inputs) => ({
-    value: rawTranspose(tf.concat(inputs, 0).reshape([p, n * h * w, c]), [1, 0, 2]).reshape([n, h, w, p * c]) as tf.Tensor4D,
+    value: rawConcatChannels(inputs as tf.Tensor4D[]),
     gradFunc: (dy) => rawSplitChannels(dy, p),
   }))(...parts);
 }
 
-function rawSplitChannels(x: tf.Tensor4D, parts: number): tf.Tensor4D[] {
+/** Untaped channel split (for use inside custom ops). */
+export function rawSplitChannels(x: tf.Tensor4D, parts: number): tf.Tensor4D[] {
   const [n, h, w, pc] = x.shape;
   const c = pc / parts;
-  const t = rawTranspose(x.reshape([n * h * w, parts, c]), [1, 0, 2]);
-  return tf.split(t, parts, 0).map((s) => s.reshape([n, h, w, c]));
+  const rows = n * h * w * c;
+  const t = rawTranspose(x.reshape([n * h * w, parts, c]), [1, 0, 2]).reshape([parts, rows]);
+  // StridedSlice is a C++ kernel on wasm; Slice/SplitV first copy the whole input out of the heap
+  return Array.from({ length: parts }, (_, i) => tf.stridedSlice(t, [i, 0], [i + 1, rows], [1, 1]).reshape([n, h, w, c]) as tf.Tensor4D);
+}
+
+/** Σ over all but the last axis as a [C] vector, by a ones-vector matMul (faster than Sum on wasm). */
+export function sumToChannels(x: tf.Tensor): tf.Tensor1D {
+  const c = x.shape[x.rank - 1]!;
+  const r = x.size / c;
+  return tf.matMul(tf.ones([1, r]), x.reshape([r, c])).reshape([c]);
 }
 
 /** Inverse of concatChannels: [N,H,W,P·C] → P tensors [N,H,W,C] (tf.split's gradient is a concat, nothing saved). */
@@ -104,4 +120,19 @@ export function concatRows<T extends tf.Tensor>(parts: readonly T[]): T {
   if (parts.length === 1) return parts[0]!;
   const sizes = parts.map((p) => p.shape[0]!);
   return customOp<T>((inputs) => ({ value: tf.concat(inputs, 0) as T, gradFunc: (dy) => tf.split(dy, sizes, 0) }))(...parts);
+}
+
+/** Σ (y − t)² as a scalar; saves only the difference (tf.squaredDifference saves copies of both). */
+export function sumSquaredError(y: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  return customOp<tf.Scalar>(([yi, ti], save) => {
+    const diff = tf.sub(yi!, ti!);
+    save([diff]);
+    return {
+      value: tf.sum(tf.square(diff)),
+      gradFunc: (d, saved) => {
+        const g = tf.mul(saved[0]!, tf.mul(d, 2));
+        return [g, tf.neg(g)];
+      },
+    };
+  })(y, target);
 }

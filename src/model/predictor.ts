@@ -12,7 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv3dPacked, packedConv, type PackedConv } from './conv3d.js';
-import { concatChannels, splitChannels } from './packed.js';
+import { customOp } from './custom-op.js';
+import { concatChannels, rawConcatChannels, rawSplitChannels } from './ops.js';
 
 export interface Conv3dParams {
   /** [3,3,3,Cin,Cout] */
@@ -51,14 +52,24 @@ export interface LayerKernels {
   att: PackedConv;
 }
 
+/**
+ * Pack a layer's convolutions. tanh(u) = 2σ(2u) − 1, so the g-gate columns of W_1/W_2 and W_11 are
+ * scaled by 2 here and the cell applies one σ to all fused gates (wasm's Tanh is ~5× slower than
+ * its Sigmoid); gradients flow back through the scaling.
+ */
 export function prepareLayer(p: LayerParams): LayerKernels {
-  return {
-    g1: packedConv(p.cell.g1.w, { bias: p.cell.g1.b, parts: 3, outGroups: 3 }),
-    g2: packedConv(p.cell.g2.w, { bias: p.cell.g2.b, parts: 3, outGroups: 3 }),
-    o: packedConv(p.cell.o.w, { bias: p.cell.o.b, parts: 4 }),
-    w11: packedConv(p.cell.w11.w, { bias: p.cell.w11.b, parts: 2 }),
-    att: packedConv(p.att.w, { bias: p.att.b }),
-  };
+  return tf.tidy(() => {
+    const c = p.att.b.shape[0];
+    const gScale = tf.concat([tf.ones([2 * c]), tf.fill([c], 2)]);
+    const gates = (q: Conv3dParams) => packedConv(tf.mul(q.w, gScale), { bias: tf.mul(q.b, gScale) as tf.Tensor1D, parts: 3, outGroups: 3 });
+    return {
+      g1: gates(p.cell.g1),
+      g2: gates(p.cell.g2),
+      o: packedConv(p.cell.o.w, { bias: p.cell.o.b, parts: 4 }),
+      w11: packedConv(tf.mul(p.cell.w11.w, 2), { bias: tf.mul(p.cell.w11.b, 2) as tf.Tensor1D, parts: 2 }),
+      att: packedConv(p.att.w, { bias: p.att.b }),
+    } as unknown as tf.TensorContainer;
+  }) as unknown as LayerKernels;
 }
 
 export interface PredictorState {
@@ -103,10 +114,60 @@ export function disposeState(s: PredictorState | undefined): void {
   if (s) tf.dispose([...s.h, ...s.c, s.m]);
 }
 
-/** c' = σ(f)⊙c + σ(i)⊙tanh(g) from fused gates [i,f,g] (three packed blocks). */
-function lstmUpdate(gates: tf.Tensor4D, state: tf.Tensor4D): tf.Tensor4D {
-  const [gi, gf, gg] = splitChannels(gates, 3);
-  return tf.add(tf.mul(tf.sigmoid(gf!), state), tf.mul(tf.sigmoid(gi!), tf.tanh(gg!)));
+/**
+ * LSTM state update from fused gate pre-activations G = [i, f, 2g] (three packed blocks):
+ * s' = σ(f)⊙s + σ(i)⊙tanh(g), with tanh(g) = 2σ(2g) − 1 so one σ covers all gates.
+ */
+export function lstmUpdate(gates: tf.Tensor4D, state: tf.Tensor4D): tf.Tensor4D {
+  return customOp<tf.Tensor4D>(([g, s], save) => {
+    const S = tf.sigmoid(g!);
+    const [si, sf, sg] = rawSplitChannels(S as tf.Tensor4D, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    save([S, s!]);
+    return {
+      value: tf.add(tf.mul(sf, s!), tf.mul(si, tf.sub(tf.mul(sg, 2), 1))),
+      gradFunc: (d, saved) => {
+        const [sS, ss] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const [gi, gf, gg] = rawSplitChannels(sS, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const dS = rawConcatChannels([tf.mul(d, tf.sub(tf.mul(gg, 2), 1)), tf.mul(d, ss), tf.mul(tf.mul(d, gi), 2)]);
+        return [tf.mul(dS, tf.mul(sS, tf.sub(1, sS))), tf.mul(d, gf)];
+      },
+    };
+  })(gates, state);
+}
+
+/** h' = σ(G_o) ⊙ tanh(u) from G_w = 2u: σ(G_o)⊙(2σ(G_w) − 1). */
+export function outputGate(go: tf.Tensor4D, gw: tf.Tensor4D): tf.Tensor4D {
+  return customOp<tf.Tensor4D>(([a, b], save) => {
+    const so = tf.sigmoid(a!);
+    const sw = tf.sigmoid(b!);
+    save([so, sw]);
+    return {
+      value: tf.mul(so, tf.sub(tf.mul(sw, 2), 1)),
+      gradFunc: (d, saved) => {
+        const [o, w] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const dgo = tf.mul(tf.mul(d, tf.sub(tf.mul(w, 2), 1)), tf.mul(o, tf.sub(1, o)));
+        const dgw = tf.mul(tf.mul(d, tf.mul(o, 2)), tf.mul(w, tf.sub(1, w)));
+        return [dgo, dgw];
+      },
+    };
+  })(go, gw);
+}
+
+/** Attention gate: z2' = (1 − A)⊙z2 + A⊙h = z2 + A⊙(h − z2), A = σ(G_a). */
+export function attend(ga: tf.Tensor4D, h: tf.Tensor4D, z2: tf.Tensor4D): tf.Tensor4D {
+  return customOp<tf.Tensor4D>(([g, hi, zi], save) => {
+    const a = tf.sigmoid(g!);
+    const diff = tf.sub(hi!, zi!);
+    save([a, diff]);
+    return {
+      value: tf.add(zi!, tf.mul(a, diff)),
+      gradFunc: (d, saved) => {
+        const [sa, sd] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const dh = tf.mul(d, sa);
+        return [tf.mul(tf.mul(d, sd), tf.mul(sa, tf.sub(1, sa))), dh, tf.sub(d, dh)];
+      },
+    };
+  })(ga, h, z2);
 }
 
 /** One ST-ConvLSTM cell step: returns (h', c', m'). */
@@ -114,8 +175,7 @@ export function cellStep(k: LayerKernels, x: tf.Tensor4D, h: tf.Tensor4D, c: tf.
   return tf.tidy(() => {
     const c2 = lstmUpdate(conv3dPacked(concatChannels([x, h, c]), k.g1), c);
     const m2 = lstmUpdate(conv3dPacked(concatChannels([x, m, c2]), k.g2), m);
-    const o = tf.sigmoid(conv3dPacked(concatChannels([x, h, c2, m2]), k.o));
-    const h2 = tf.mul<tf.Tensor4D>(o, tf.tanh(conv3dPacked(concatChannels([c2, m2]), k.w11)));
+    const h2 = outputGate(conv3dPacked(concatChannels([x, h, c2, m2]), k.o), conv3dPacked(concatChannels([c2, m2]), k.w11));
     return { h: h2, c: c2, m: m2 };
   });
 }
@@ -139,8 +199,7 @@ export function predictorStep(
       h.push(r.h);
       c.push(r.c);
       m = r.m;
-      const gate = tf.sigmoid(conv3dPacked(r.h, k.att));
-      const b2 = tf.add<tf.Tensor4D>(b, tf.mul(gate, tf.sub(r.h, b)));
+      const b2 = attend(conv3dPacked(r.h, k.att), r.h, b);
       b = a;
       a = b2;
     });

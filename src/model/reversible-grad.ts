@@ -2,8 +2,10 @@
  * Memory-saving reversible backprop for the autoencoder (architecture.md §12).
  *
  * E (and D = E⁻¹) is ONE tf.customGrad op over the whole block stack, with every trainable weight
- * (conv kernels, norm γ/β) as an explicit input: ops inside a customGrad forward are not taped, so
- * weights captured by closure would get no gradient. The forward runs the blocks one at a time, each
+ * (the prepared packed conv filters of block.ts, norm γ/β) as an explicit input: ops inside a
+ * customGrad forward are not taped, so weights captured by closure would get no gradient. The
+ * weights are also saved for the backward pass: the prepared filters are intermediates of the
+ * caller's tidy and are gone by then. The forward runs the blocks one at a time, each
  * in its own tidy, disposing the previous activation, and saves only the stack's output. The backward
  * walks the blocks in reverse and, per block, rebuilds the block's input from its output with the
  * inverse (decoder: forward) formula and takes the local VJP of the residual F:
@@ -150,16 +152,19 @@ export function reversibleEncodeHalves(w: AutoencoderKernels, x1: tf.Tensor4D, x
     }
     const value = tf.concat(h, 0);
     disposeExcept(h, [in1, in2]);
-    save([value]);
+    // the weights are saved too: they may be intermediates of the caller (prepared packed filters)
+    // that are disposed before the backward pass runs
+    save([value, ...weights]);
     return {
       value,
       gradFunc: (dy, saved) => {
+        const savedWeights = saved.slice(1);
         const dW: tf.Tensor[] = new Array(weights.length);
         let out = splitRows(saved[0] as tf.Tensor4D);
         let d = splitRows(dy);
         for (let k = nBlocks - 1; k >= 0; k--) {
           const spec = w.specs[k]!;
-          const params = weights.slice(lay.offsets[k]!, lay.offsets[k]! + lay.counts[k]!);
+          const params = savedWeights.slice(lay.offsets[k]!, lay.offsets[k]! + lay.counts[k]!);
           const hasNorm0 = w.kernels[k]!.norm0 !== undefined;
           const [a, b] = out;
           const [da, db] = d;
@@ -207,16 +212,19 @@ export function reversibleDecodeHalves(w: AutoencoderKernels, z1: tf.Tensor4D, z
     }
     const value = tf.concat(h, 0);
     disposeExcept(h, [in1, in2]);
-    save([value]);
+    // the weights are saved too: they may be intermediates of the caller (prepared packed filters)
+    // that are disposed before the backward pass runs
+    save([value, ...weights]);
     return {
       value,
       gradFunc: (dy, saved) => {
+        const savedWeights = saved.slice(1);
         const dW: tf.Tensor[] = new Array(weights.length);
         let out = splitRows(saved[0] as tf.Tensor4D);
         let d = splitRows(dy);
         for (let k = 0; k < nBlocks; k++) {
           const spec = w.specs[k]!;
-          const params = weights.slice(lay.offsets[k]!, lay.offsets[k]! + lay.counts[k]!);
+          const params = savedWeights.slice(lay.offsets[k]!, lay.offsets[k]! + lay.counts[k]!);
           const hasNorm0 = w.kernels[k]!.norm0 !== undefined;
           const [x1, x2] = out;
           const [dx1, dx2] = d;

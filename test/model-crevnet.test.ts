@@ -1,0 +1,207 @@
+/**
+ * CrevNet: parameter counts, deterministic init, the batched teacher/rollout loss and predict against
+ * a plain step-by-step reference loop (incl. running statistics), training progress, no tensor leaks,
+ * cpu/wasm gradient agreement.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/runtime/backend.js';
+import { loadConfig, type ModelConfig } from '../src/model/config.js';
+import { CrevNet, paramCountsFor } from '../src/model/crevnet.js';
+import { layerParamCount, predictorStep, prepareLayer, zeroState, type LayerParams, type PredictorState } from '../src/model/predictor.js';
+
+function maxErr(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+}
+function sequence(cfg: ModelConfig, t: number, b: number, seed: number): tf.Tensor5D {
+  const [h, w, c] = cfg.imageSize;
+  return tf.randomUniform([t, b, h, w, c], 0, 1, 'float32', seed) as tf.Tensor5D;
+}
+function frames(seq: tf.Tensor5D, start: number, n: number): tf.Tensor5D {
+  const [, b, h, w, c] = seq.shape;
+  return seq.slice([start, 0, 0, 0, 0], [n, b, h, w, c]);
+}
+function runningStats(m: CrevNet): Float32Array[] {
+  return m.namedWeights().filter((w) => !w.trainable).map((w) => w.variable.dataSync() as Float32Array);
+}
+
+/**
+ * Reference: the peer's train_loss / predict written step by step with separate encode/decode calls
+ * (train mode updates running stats at every call, in call order E1, D1, E2, D2, …).
+ */
+function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number): number {
+  return tf.tidy(() => {
+    const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
+    const steps = seq.shape[0] - 3;
+    let state: PredictorState | undefined;
+    let xIn = frames(seq, 0, 3);
+    let loss = 0;
+    for (let i = 1; i <= steps; i++) {
+      const [z1, z2] = m.encode(mode === 'rollout' ? xIn : frames(seq, i - 1, 3), 'train');
+      state ??= zeroState(m.config.predictorLayers, z1);
+      const r = predictorStep(layers, z1, z2, state);
+      state = r.state;
+      const out = m.decode(r.z1, r.z2, 'train');
+      loss += tf.mean(tf.squaredDifference(out, frames(seq, i, 3))).dataSync()[0]!;
+      if (mode === 'rollout') {
+        if (i < k - 2) xIn = frames(seq, i, 3);
+        else if (i === k - 2) xIn = tf.concat([frames(seq, k - 2, 2), out.slice([2], [1])], 0) as tf.Tensor5D;
+        else if (i === k - 1) xIn = tf.concat([frames(seq, k - 1, 1), out.slice([1], [2])], 0) as tf.Tensor5D;
+        else xIn = out;
+      }
+    }
+    return loss;
+  });
+}
+
+function referencePredict(m: CrevNet, ctx: tf.Tensor5D, horizon: number): tf.Tensor {
+  return tf.tidy(() => {
+    const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
+    const k = ctx.shape[0];
+    let state: PredictorState | undefined;
+    let xIn = frames(ctx, 0, 3);
+    const outs: tf.Tensor[] = [];
+    for (let i = 1; i <= k + horizon - 3; i++) {
+      const [z1, z2] = m.encode(xIn, 'eval');
+      state ??= zeroState(m.config.predictorLayers, z1);
+      const r = predictorStep(layers, z1, z2, state);
+      state = r.state;
+      if (i < k - 2) {
+        xIn = frames(ctx, i, 3);
+        continue;
+      }
+      let y = m.decode(r.z1, r.z2, 'eval');
+      if (i === k - 2) y = tf.concat([frames(ctx, k - 2, 2), y.slice([2], [1])], 0) as tf.Tensor5D;
+      if (i === k - 1) y = tf.concat([frames(ctx, k - 1, 1), y.slice([1], [2])], 0) as tf.Tensor5D;
+      outs.push(y.slice([2], [1]));
+      xIn = y;
+    }
+    return tf.concat(outs, 0);
+  });
+}
+
+test('parameter counts from shapes: paper 4,997,444 (encoder 104,516, predictor 4,892,928), small 80,566', async () => {
+  assert.deepEqual(paramCountsFor(await loadConfig('paper')), { total: 4_997_444, encoder: 104_516, predictor: 4_892_928 });
+  assert.equal(layerParamCount(32), 611_616);
+  assert.deepEqual(paramCountsFor(await loadConfig('small')), { total: 80_566, encoder: 4_006, predictor: 76_560 });
+  await initBackend('cpu');
+  const tiny = await loadConfig('tiny');
+  const m = CrevNet.create(tiny, 0);
+  assert.deepEqual(m.paramCounts(), paramCountsFor(tiny));
+  const small = CrevNet.create(await loadConfig('small'), 0);
+  assert.equal(small.paramCounts().total, 80_566);
+  m.dispose();
+  small.dispose();
+});
+
+test('create() is deterministic in the seed (PyTorch default init bounds)', async () => {
+  await initBackend('cpu');
+  const cfg = await loadConfig('tiny');
+  const [a, b, c] = [CrevNet.create(cfg, 5), CrevNet.create(cfg, 5), CrevNet.create(cfg, 6)];
+  const va = a.namedWeights().map((w) => Array.from(w.variable.dataSync()));
+  assert.deepEqual(b.namedWeights().map((w) => Array.from(w.variable.dataSync())), va);
+  assert.notDeepEqual(c.namedWeights().map((w) => Array.from(w.variable.dataSync())), va);
+  const conv = a.namedWeights().find((w) => w.name === 'predictor/layer0/g1/kernel')!;
+  const bound = 1 / Math.sqrt(27 * 3 * 8);
+  const vals = Array.from(conv.variable.dataSync());
+  assert.ok(Math.max(...vals.map(Math.abs)) <= bound && Math.max(...vals.map(Math.abs)) > 0.9 * bound);
+  [a, b, c].forEach((m) => m.dispose());
+});
+
+for (const mode of ['teacher', 'rollout'] as const) {
+  test(`batched ${mode} loss equals the step-by-step reference, running statistics included`, async () => {
+    await initBackend('wasm');
+    const cfg = await loadConfig('tiny');
+    const ours = CrevNet.create(cfg, 7);
+    const ref = CrevNet.create(cfg, 7);
+    const seq = sequence(cfg, 7, 2, 8);
+    const k = 4;
+    const l = ours.loss(seq, { mode, context: k });
+    const got = l.dataSync()[0]!;
+    const want = referenceLoss(ref, seq, mode, k);
+    assert.ok(Math.abs(got - want) < 1e-5 * want, `${got} vs ${want}`);
+    const ra = runningStats(ours);
+    runningStats(ref).forEach((r, i) => r.forEach((v, j) => assert.ok(Math.abs(v - ra[i]![j]!) < 1e-5, `running stat ${i}`)));
+    tf.dispose([l, seq]);
+    ours.dispose();
+    ref.dispose();
+  });
+}
+
+test('predict equals the test-time reference loop (K = 4, 5 frames beyond the context; K = 3)', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const model = CrevNet.create(cfg, 9);
+  for (const [k, horizon] of [[4, 5], [3, 2]] as const) {
+    const ctx = sequence(cfg, k, 2, 10 + k);
+    const before = tf.memory().numTensors;
+    const p = model.predict(ctx, horizon);
+    assert.deepEqual(p.shape, [horizon, 2, ...cfg.imageSize]);
+    const want = referencePredict(model, ctx, horizon);
+    assert.ok(maxErr(p, want) < 1e-5, `K=${k}: ${maxErr(p, want)}`);
+    tf.dispose([p, want]);
+    assert.equal(tf.memory().numTensors, before, 'predict leaks no tensors');
+    ctx.dispose();
+  }
+  model.dispose();
+});
+
+test('training lowers the loss on a fixed batch, and a step leaks no tensors', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const model = CrevNet.create(cfg, 1);
+  const seq = sequence(cfg, 6, 2, 12);
+  const opt = tf.train.adam(2e-3);
+  const step = () => {
+    const cost = opt.minimize(() => model.loss(seq), true, model.trainableVariables())!;
+    const v = cost.dataSync()[0]!;
+    cost.dispose();
+    return v;
+  };
+  const first = step();
+  const before = tf.memory().numTensors;
+  let last = first;
+  for (let i = 0; i < 30; i++) last = step();
+  assert.equal(tf.memory().numTensors, before, 'numTensors unchanged by training steps');
+  assert.ok(last < 0.7 * first, `loss ${first} → ${last}`);
+  const r = model.loss(seq, { mode: 'rollout', context: 4 });
+  assert.ok(Number.isFinite(r.dataSync()[0]!));
+  r.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([seq]);
+  opt.dispose();
+  model.dispose();
+});
+
+test('gradients agree across the wasm and cpu backends to 1e-4 relative', async () => {
+  const cfg = await loadConfig('tiny');
+  const grads = async (backend: 'cpu' | 'wasm') => {
+    await initBackend(backend);
+    const model = CrevNet.create(cfg, 4);
+    const seq = sequence(cfg, 5, 2, 13);
+    const { value, grads } = tf.variableGrads(() => model.loss(seq), model.trainableVariables());
+    const out = model.trainableVariables().map((v) => grads[v.name]!.dataSync() as Float32Array);
+    const loss = value.dataSync()[0]!;
+    tf.dispose([value, seq, ...Object.values(grads)]);
+    model.dispose();
+    return { loss, out };
+  };
+  const a = await grads('cpu');
+  const b = await grads('wasm');
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-5 * a.loss);
+  let num = 0;
+  let den = 0;
+  a.out.forEach((g, i) => g.forEach((v, j) => {
+    num += (v - b.out[i]![j]!) ** 2;
+    den += v * v;
+  }));
+  assert.ok(Math.sqrt(num / den) < 1e-4, `global relative difference ${Math.sqrt(num / den)}`);
+  // per variable, relative to its own scale (floored at 1% of the largest gradient)
+  const top = Math.max(...a.out.map((g) => Math.max(...g.map(Math.abs))));
+  a.out.forEach((g, i) => {
+    const scale = Math.max(Math.max(...g.map(Math.abs)), 0.01 * top);
+    const d = Math.max(...g.map((v, j) => Math.abs(v - b.out[i]![j]!)));
+    assert.ok(d / scale < 1e-4, `variable ${i}: ${d / scale}`);
+  });
+});
