@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 await initBackend('wasm');
 function time(name: string, fn: () => tf.Tensor, reps = 5) {
-  for (let i = 0; i < 2; i++) tf.tidy(() => fn().dataSync());
+  for (let i = 0; i < 2; i++) { const o = tf.tidy(fn); o.dataSync(); o.dispose(); };
   const ts: number[] = [];
-  for (let i = 0; i < reps; i++) { const t0 = performance.now(); tf.tidy(() => fn().dataSync()); ts.push(performance.now() - t0); }
+  for (let i = 0; i < reps; i++) { const t0 = performance.now(); { const o = tf.tidy(fn); o.dataSync(); o.dispose(); }; ts.push(performance.now() - t0); }
   ts.sort((a, b) => a - b);
   console.log(name.padEnd(50), ts[reps >> 1]!.toFixed(2), 'ms');
 }

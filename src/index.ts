@@ -35,3 +35,6 @@ export { pack, unpack } from './model/packed.js';
 export { couplingForward, couplingInverse, revnetForward, revnetInverse, type Residual } from './model/coupling.js';
 export { planBlocks, blockParamCount, type BlockSpec } from './model/block.js';
 export { RunningStatsCollector, type NormMode, type NormKind } from './model/norm.js';
+export { initBackend, backendInfo, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from './runtime/backend.js';
+export { CrevnetError, UserError, InternalError } from './runtime/errors.js';
+export { ffmpegBinary, ffprobeBinary } from './runtime/ffmpeg-paths.js';

@@ -1,7 +1,8 @@
 /**
  * The benchmark harness behind `crevnet bench` (issue 6): after a warm-up, the median of several
  * repeats of
- *  - trainStepSeconds: one Adam step of model.loss (teacher forcing) on T-frame sequences at batch 4;
+ *  - trainStepSeconds: one Adam step of model.loss (teacher forcing) on T-frame sequences at batch 4,
+ *    data parallel over `workers` threads (train.workers of the config unless given; src/train/parallel.ts);
  *  - inferSeqPerSecond: 10→10 model.predict at batch 16;
  *  - roundTripMaxError: max |D(E(x)) − x| on random clips (train-mode and eval-mode BN);
  *  - memory: peak bytes (tf.profile) of one training step, plain autodiff and reversible backprop,
@@ -12,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CrevNet } from '../model/crevnet.js';
 import { loadConfig, type ModelConfig } from '../model/config.js';
 import { median } from './timing.js';
+import { DataParallel, resolveWorkers, type WorkersSetting } from '../train/parallel.js';
 
 export interface BenchOptions {
   /** config name or path (default 'small') */
@@ -31,6 +33,8 @@ export interface BenchOptions {
   /** frames of the memory-table training step (default = frames) */
   memoryFrames?: number;
   seed?: number;
+  /** threads of the training step (default: the config's train.workers) */
+  workers?: WorkersSetting;
   /** progress lines (stderr) */
   log?: (line: string) => void;
 }
@@ -50,6 +54,8 @@ export interface BenchResult {
   backend: string;
   config: string;
   trainStepSeconds: number;
+  /** threads the training step ran on (main thread + worker threads; 1 = single-threaded) */
+  workers: number;
   inferSeqPerSecond: number;
   roundTripMaxError: number;
   memory: MemoryTable;
@@ -84,6 +90,29 @@ export function trainStep(model: CrevNet, optimizer: tf.Optimizer, seq: tf.Tenso
   const v = cost.dataSync()[0]!;
   cost.dispose();
   return v;
+}
+
+/** Median seconds of the async `fn` over `repeats` runs after `warmup` untimed runs. */
+export async function timeSecondsAsync(fn: () => Promise<void>, repeats: number, warmup: number): Promise<{ median: number; samples: number[] }> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push((performance.now() - t0) / 1000);
+  }
+  return { median: median(samples), samples };
+}
+
+/** One Adam step of the teacher-forced loss with data-parallel gradients; returns the loss value. */
+export async function parallelTrainStep(pool: DataParallel, optimizer: tf.Optimizer, data: Float32Array, shape: [number, number, number, number, number]): Promise<number> {
+  const { value, grads } = await pool.gradients(data, shape);
+  try {
+    optimizer.applyGradients(grads);
+    return (await value.data())[0]!;
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
 }
 
 /** Median seconds of `fn` over `repeats` runs after `warmup` untimed runs. */
@@ -148,6 +177,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
   const memoryBlocks = o.memoryBlocks ?? [2, 4, 8, 16];
   const memoryFrames = o.memoryFrames ?? frames;
   const tensorsBefore = tf.memory().numTensors;
+  const workers = Math.min(resolveWorkers(o.workers ?? config.train.workers), trainBatch);
 
   const model = CrevNet.create(config, seed);
   const params = model.paramCounts().total;
@@ -161,8 +191,20 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
     const optimizer = tf.train.adam(config.train.lr);
     const seq = randomSequence(frames, trainBatch, config, seed + 1);
     try {
-      log(`train step: batch ${trainBatch}, ${frames} frames, ${warmup} warm-up + ${repeats} timed`);
-      const t = timeSeconds(() => trainStep(model, optimizer, seq), repeats, warmup);
+      log(`train step: batch ${trainBatch}, ${frames} frames, ${workers} thread${workers > 1 ? 's' : ''}, ${warmup} warm-up + ${repeats} timed`);
+      let t: { median: number; samples: number[] };
+      if (workers > 1) {
+        const pool = await DataParallel.start(model, workers);
+        try {
+          const data = (seq.dataSync() as Float32Array).slice();
+          const shape = seq.shape as [number, number, number, number, number];
+          t = await timeSecondsAsync(async () => void (await parallelTrainStep(pool, optimizer, data, shape)), repeats, warmup);
+        } finally {
+          await pool.close();
+        }
+      } else {
+        t = timeSeconds(() => trainStep(model, optimizer, seq), repeats, warmup);
+      }
       trainStepSeconds = t.median;
       trainStepSamples = t.samples;
     } finally {
@@ -247,6 +289,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
     backend: tf.getBackend(),
     config: config.name,
     trainStepSeconds,
+    workers,
     inferSeqPerSecond,
     roundTripMaxError: Math.max(rtTrain, rtEval),
     memory,

@@ -6,7 +6,7 @@
  * other backend (child processes) and the PyTorch peer measured in the same run.
  */
 import type { Command } from 'commander';
-import { action, parsePositiveInt, printJson, startBackend } from './common.js';
+import { action, parsePositiveInt, parseWorkers, printJson, startBackend } from './common.js';
 import { UserError } from '../runtime/errors.js';
 import { runBench, type BenchResult } from '../bench/harness.js';
 import { runPeer, type PeerResult } from '../bench/peer.js';
@@ -30,6 +30,7 @@ interface BenchCliOptions {
   profile?: boolean;
   micro?: boolean;
   quiet?: boolean;
+  workers?: number | 'auto';
 }
 
 export interface BenchReport extends BenchResult {
@@ -58,7 +59,7 @@ const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefi
 export function formatReport(r: BenchReport): string {
   const lines = [
     `crevnet bench: config ${r.config}, backend ${r.backend}, ${r.details.params} params`,
-    `  train step   ${fmt(r.trainStepSeconds)} s  (Adam, batch ${r.details.trainBatch}, ${r.details.frames} frames; median of ${r.details.repeats})`,
+    `  train step   ${fmt(r.trainStepSeconds)} s  (Adam, batch ${r.details.trainBatch}, ${r.details.frames} frames, ${r.workers} thread${r.workers > 1 ? 's (data parallel)' : ''}; median of ${r.details.repeats})`,
     `  inference    ${fmt(r.inferSeqPerSecond, 2)} seq/s  (${r.details.context}→${r.details.horizon} at batch ${r.details.inferBatch})`,
     `  round trip   max |D(E(x)) − x| = ${r.roundTripMaxError.toExponential(2)}`,
   ];
@@ -104,6 +105,7 @@ export function register(program: Command): void {
     .option('--batch <n>', 'training batch', parsePositiveInt('--batch'), 4)
     .option('--frames <n>', 'frames per training sequence', parsePositiveInt('--frames'), 20)
     .option('--infer-batch <n>', 'inference batch', parsePositiveInt('--infer-batch'), 16)
+    .option('--workers <n|auto>', "threads of the training step (data parallel over worker_threads); default: the config's train.workers", parseWorkers('--workers'))
     .option('--memory-blocks <list>', 'encoder depths for the memory table, or "none"', parseBlockList, [2, 4, 8, 16])
     .option('--all-backends', 'also run every other available backend (one child process each)')
     .option('--peer', 'also run the PyTorch peer (scripts/peer-bench.sh) after our measurements and report ratios')
@@ -132,6 +134,7 @@ export function register(program: Command): void {
           inferBatch: opts.inferBatch,
           memoryBlocks: opts.memoryBlocks,
           log,
+          ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
         });
         if (opts.profile) {
           log('profile of one training step');
@@ -147,6 +150,7 @@ export function register(program: Command): void {
             '--frames', String(opts.frames),
             '--infer-batch', String(opts.inferBatch),
             '--memory-blocks', opts.memoryBlocks.length ? opts.memoryBlocks.join(',') : 'none',
+            ...(opts.workers !== undefined ? ['--workers', String(opts.workers)] : []),
           ];
           for (const b of ALL_BACKENDS) {
             if (b === info.backend) continue;

@@ -58,6 +58,16 @@ export function parsePositiveInt(name: string) {
   };
 }
 
+/** A thread count: a positive integer or 'auto'. */
+export function parseWorkers(name: string) {
+  return (value: string): number | 'auto' => {
+    if (value.trim().toLowerCase() === 'auto') return 'auto';
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new UserError(`${name} must be 'auto' or an integer from 1 to 64, got "${value}"`);
+    return n;
+  };
+}
+
 export function parseNumberOption(name: string) {
   return (value: string): number => {
     const n = Number(value);

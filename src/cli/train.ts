@@ -1,6 +1,6 @@
 /** `crevnet train`: parse, run src/train/trainer.ts, print a summary. Ctrl-C saves and exits 0. */
 import { Command, Option } from 'commander';
-import { action, parseIntOption, parseNumberOption, parsePositiveInt, startBackend } from './common.js';
+import { action, parseIntOption, parseNumberOption, parsePositiveInt, parseWorkers, startBackend } from './common.js';
 import { train, type TrainOverrides } from '../train/trainer.js';
 import { autoProgress } from '../train/progress.js';
 import { formatDuration } from '../train/progress.js';
@@ -20,6 +20,7 @@ interface TrainCliOptions {
   valCount?: number;
   logEvery?: number;
   stopAt?: number;
+  workers?: number | 'auto';
 }
 
 /** The command line as a shell would need it (arguments with spaces or quotes are quoted). */
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
     .option('--val-count <n>', 'validation sequences (fixed per run)', parsePositiveInt('--val-count'))
     .option('--log-every <n>', 'iterations between log lines when stdout is not a terminal (default train.logEvery)', parsePositiveInt('--log-every'))
+    .option('--workers <n|auto>', "threads per training step (data parallel over worker_threads; 'auto' = min(2, cores) on wasm/cpu); default train.workers", parseWorkers('--workers'))
     .option('--stop-at <n>', 'save and stop after this many iterations (the schedule still spans --iterations)', parsePositiveInt('--stop-at'))
     .action(
       action(async (opts: TrainCliOptions, cmd: Command) => {
@@ -61,6 +63,7 @@ export function register(program: Command): void {
           validateEvery: opts.validateEvery,
           validationSequences: opts.valCount,
           logEvery: opts.logEvery,
+          workers: opts.workers,
         };
         const controller = new AbortController();
         let signals = 0;

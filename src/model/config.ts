@@ -57,6 +57,12 @@ export const TrainConfigSchema = z.strictObject({
   gradClip: z.number().gt(0).nullable().default(null),
   mode: z.enum(['teacher', 'rollout']).default('teacher'),
   seed: z.number().int().min(0).default(0),
+  /**
+   * threads per training step (data parallel over worker_threads, src/train/parallel.ts): a count, or
+   * 'auto' = min(2, available cores) on the single-threaded wasm/cpu backends and 1 on tensorflow.
+   * With more than one, BatchNorm batch statistics are per shard (a documented deviation).
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
 });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 

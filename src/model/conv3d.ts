@@ -97,21 +97,38 @@ function backpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, n
 // ---------------------------------------------------------------------------------------------
 // 2-D conv with a fast input gradient (used by variants B and C).
 
-/** f[kh,kw,ci,co] → f'[kh,kw,co,ci] rotated by 180° in (kh,kw). */
+/**
+ * f[kh,kw,ci,co] → f'[kh,kw,co,ci] rotated by 180° in (kh,kw): the taps of the [kh·kw, ci·co] view in
+ * reverse order (an axis-0 split + concat: wasm's Reverse and GatherV2 kernels are ~10× slower), then
+ * ci ↔ co.
+ */
 function flipTranspose2d(f: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.reverse(f, [0, 1]).transpose([0, 1, 3, 2]));
+  const [kh, kw, ci, co] = f.shape;
+  const taps = kh * kw;
+  return tf.tidy(() => {
+    const rows = taps === 1 ? f.reshape([1, ci, co]) : tf.concat(tf.split(f.reshape([taps, ci, co]), taps, 0).reverse(), 0);
+    return rows.transpose([0, 2, 1]).reshape([kh, kw, co, ci]);
+  });
+}
+
+/** Padding of conv2dFast for a k×k kernel and stride. */
+function fastPad(k: number, stride: 1 | 2): Pad {
+  return k === 1 ? 'same' : spatialPad(stride);
 }
 
 /**
  * conv2d with a 3×3 or 1×1 kernel (3×3: stride 1 'same' or stride 2 with explicit 1/1 padding;
  * 1×1: stride 1), optional bias. Gradients: dx = conv2d(dy [dilated for stride 2], flipped kernel),
- * df = Conv2DBackpropFilter, db = Σ dy.
+ * df = Conv2DBackpropFilter, db = Σ dy. With a `sink` (deferWeightGrads) the weight and bias
+ * gradients of this use are not computed here: (x, dy) is handed to the sink, which computes them
+ * once for all uses of the conv, and zeros are returned for f and the bias.
  */
-export function conv2dFast(x: tf.Tensor4D, f: tf.Tensor4D, stride: 1 | 2 = 1, bias?: tf.Tensor1D, fAdjoint?: tf.Tensor4D): tf.Tensor4D {
+export function conv2dFast(x: tf.Tensor4D, f: tf.Tensor4D, stride: 1 | 2 = 1, bias?: tf.Tensor1D, fAdjoint?: tf.Tensor4D, sink?: WeightGradSink): tf.Tensor4D {
   const k = f.shape[0];
   if (f.shape[1] !== k || (k !== 3 && k !== 1)) throw new Error(`conv2dFast: kernel must be 3×3 or 1×1, got ${f.shape}`);
   if (k === 1 && stride !== 1) throw new Error('conv2dFast: 1×1 kernels need stride 1');
-  const pad: Pad = k === 1 ? 'same' : spatialPad(stride);
+  if (sink && (sink.stride !== stride || !tf.util.arraysEqual(sink.filterShape, f.shape))) throw new Error('conv2dFast: the weight-gradient sink belongs to another conv');
+  const pad: Pad = fastPad(k, stride);
   const op = customOp<tf.Tensor4D>(([xi, fi, bi], save) => {
     const x4 = xi as tf.Tensor4D;
     const f4 = fi as tf.Tensor4D;
@@ -123,12 +140,86 @@ export function conv2dFast(x: tf.Tensor4D, f: tf.Tensor4D, stride: 1 | 2 = 1, bi
       gradFunc: (d, saved) => {
         const [xs, fa] = saved as [tf.Tensor4D, tf.Tensor4D];
         const dx = tf.tidy(() => tf.conv2d(stride === 2 ? dilate2(d) : d, fa, 1, 'same'));
+        if (sink) {
+          sink.add(xs, d);
+          return bi ? [dx, tf.zeros(f.shape), tf.zeros(bi.shape)] : [dx, tf.zeros(f.shape)];
+        }
         const df = backpropFilter(xs, d, f.shape, stride, pad);
         return bi ? [dx, df, sumToChannels(d)] : [dx, df];
       },
     };
   });
   return bias ? op(x, f, bias) : op(x, f);
+}
+
+/**
+ * Collects the (input, output gradient) pairs of every use of one conv during a backward pass, so that
+ * its weight and bias gradients are computed ONCE over all uses concatenated on the batch axis (one
+ * large weight-gradient kernel instead of one per time step; the sum over uses is the same).
+ * Created by `deferWeightGrads`; the tensors it holds belong to the backward pass (saved inputs,
+ * accumulated gradients) and are only referenced until the gradient is computed.
+ */
+export class WeightGradSink {
+  private xs: tf.Tensor4D[] = [];
+  private dys: tf.Tensor4D[] = [];
+
+  constructor(
+    readonly filterShape: [number, number, number, number],
+    readonly stride: 1 | 2,
+  ) {}
+
+  add(x: tf.Tensor4D, dy: tf.Tensor4D): void {
+    this.xs.push(x);
+    this.dys.push(dy);
+  }
+
+  get uses(): number {
+    return this.xs.length;
+  }
+
+  /** [df, db?] summed over all recorded uses (zeros when there were none); clears the record. */
+  gradients(withBias: boolean): tf.Tensor[] {
+    const xs = this.xs;
+    const dys = this.dys;
+    this.xs = [];
+    this.dys = [];
+    const [k, , , cout] = this.filterShape;
+    if (xs.length === 0) return withBias ? [tf.zeros(this.filterShape), tf.zeros([cout])] : [tf.zeros(this.filterShape)];
+    return tf.tidy(() => {
+      // newest use first in the record (backward order); concatenate in forward order
+      const x = xs.length === 1 ? xs[0]! : tf.concat([...xs].reverse(), 0);
+      const dy = dys.length === 1 ? dys[0]! : tf.concat([...dys].reverse(), 0);
+      let df: tf.Tensor4D;
+      if (k === 1) {
+        // 1×1: a plain matMul x^T·dy (explicit transpose: wasm's transposed-operand matMul is a scalar loop)
+        const cin = x.shape[3];
+        const rows = x.size / cin;
+        df = tf.matMul(x.reshape([rows, cin]).transpose(), dy.reshape([rows, cout])).reshape(this.filterShape);
+      } else {
+        df = backpropFilter(x, dy, this.filterShape, this.stride, fastPad(k, this.stride));
+      }
+      return withBias ? [df, sumToChannels(dy)] : [df];
+    });
+  }
+}
+
+/**
+ * The conv with deferred weight gradients: its filter (and bias) pass through one identity op whose
+ * gradient is computed from all uses recorded by the returned conv's sink. Call inside the tape (e.g.
+ * at the start of a loss) once per conv, then use the returned conv for every use; the identity op
+ * precedes all uses on the tape, so its gradient runs after every use has recorded (x, dy).
+ */
+export function deferWeightGrads(k: PackedConv): PackedConv {
+  const sink = new WeightGradSink(k.f.shape, k.stride);
+  const withBias = k.bias !== undefined;
+  const op = customOp<tf.Tensor4D>(([f]) => ({
+    value: f!.reshape(f!.shape) as tf.Tensor4D,
+    gradFunc: () => sink.gradients(withBias),
+  }));
+  const out: PackedConv = { f: k.bias ? op(k.f, k.bias) : op(k.f), stride: k.stride, sink };
+  if (k.bias) out.bias = k.bias;
+  if (k.fAdj) out.fAdj = k.fAdj;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +234,8 @@ export interface PackedConv {
   /** adjoint kernel for the input gradient: f rotated 180° in (kh,kw), in/out swapped */
   fAdj?: tf.Tensor4D;
   stride: 1 | 2;
+  /** deferred weight gradients (deferWeightGrads): uses record (x, dy) here instead of computing df */
+  sink?: WeightGradSink;
 }
 
 /** rows (t_in, t_out) → temporal tap τ (3×3×3: τ = t_in − t_out + 1; 1×1×1: t_in = t_out) */
@@ -197,7 +290,7 @@ export function packedConv(w: tf.Tensor, opts: { bias?: tf.Tensor1D; parts?: num
 /** 3×3×3 (or 1×1×1) conv on packed input [N,H,W,3Cin] (or its parts) → packed [N,H/s,W/s,3Cout]. */
 export function conv3dPacked(x: tf.Tensor4D, k: PackedConv): tf.Tensor4D {
   if (x.shape[3] !== k.f.shape[2]) throw new Error(`conv3dPacked: input has ${x.shape[3]} packed channels, filter expects ${k.f.shape[2]}`);
-  return conv2dFast(x, k.f, k.stride, k.bias, k.fAdj);
+  return conv2dFast(x, k.f, k.stride, k.bias, k.fAdj, k.sink);
 }
 
 // ---------------------------------------------------------------------------------------------

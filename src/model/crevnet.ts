@@ -23,7 +23,7 @@ import {
   type BlockSpec,
 } from './block.js';
 import { validateConfig, type ModelConfig } from './config.js';
-import type { PackedConv } from './conv3d.js';
+import { deferWeightGrads, type PackedConv } from './conv3d.js';
 import { InitRng, uniformTensor } from './init.js';
 import { concatRows, sumSquaredError } from './ops.js';
 import { RunningStatsCollector, type NormContext, type NormMode, type NormParams, type RunningStats } from './norm.js';
@@ -48,6 +48,11 @@ export interface LossOptions {
   mode?: LossMode;
   /** known frames K for 'rollout' (default config.train.context, clamped to T) */
   context?: number;
+  /**
+   * compute each predictor weight's gradient once over all clip steps (default true) instead of once
+   * per step; the same gradient up to float summation order (false = the per-use reference path)
+   */
+  deferWeightGrads?: boolean;
 }
 
 export interface NamedWeight {
@@ -118,6 +123,10 @@ function nextInput(y: tf.Tensor5D, i: number, k: number, known: tf.Tensor5D): tf
   if (i === k - 2) return concatRows<tf.Tensor5D>([known.slice([k - 2, 0, 0, 0, 0], [2, b, h, w, c]), tf.split(y, [2, 1], 0)[1] as tf.Tensor5D]);
   if (i === k - 1) return concatRows<tf.Tensor5D>([known.slice([k - 1, 0, 0, 0, 0], [1, b, h, w, c]), tf.split(y, [1, 2], 0)[1] as tf.Tensor5D]);
   return y;
+}
+
+function deferLayerGrads(l: LayerKernels): LayerKernels {
+  return { g1: deferWeightGrads(l.g1), g2: deferWeightGrads(l.g2), o: deferWeightGrads(l.o), w11: deferWeightGrads(l.w11), att: deferWeightGrads(l.att) };
 }
 
 /** Parameters prepared for the packed layout. */
@@ -368,6 +377,9 @@ export class CrevNet {
     try {
       return tf.tidy(() => {
         const kern = this.kernels();
+        // Every step uses the same predictor weights: one weight-gradient kernel per weight and
+        // backward pass (over all steps' (x, dy) concatenated) instead of one per step.
+        if (opts.deferWeightGrads ?? true) kern.layers = kern.layers.map((l) => deferLayerGrads(l));
         // Steps whose encoder input is ground truth, and steps whose decoded output is fed back.
         const nKnown = mode === 'teacher' ? steps : Math.min(steps, k - 2);
         const feedbackFrom = mode === 'teacher' ? Infinity : k - 2;

@@ -298,6 +298,25 @@ export function fastWasmStridedSlice(fallback?: tf.KernelFunc) {
   };
 }
 
+/**
+ * Identity (tensor.clone(), and every tensor a gradient function saves) sharing the input's data:
+ * the stock wasm kernel copies the whole tensor (~1,200 copies per `small` training step). Tensors are
+ * immutable and the wasm backend reference-counts data ids (its Reshape shares data the same way), so
+ * sharing is safe; the cpu backend's Identity does the same.
+ */
+export function sharedWasmIdentity(fallback?: tf.KernelFunc) {
+  return (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo => {
+    const x = args.inputs.x as TensorInfo;
+    const backend = args.backend as KernelBackend & { incRef?: (id: object) => void };
+    if (x.dtype === 'string' || typeof backend.incRef !== 'function') {
+      if (!fallback) throw new Error('shared Identity: unsupported input and no stock kernel');
+      return fallback(args as unknown as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+    }
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
 function replaceKernel(kernelName: string, backendName: string, make: (stock?: tf.KernelFunc) => unknown): void {
   const stock = tf.getKernel(kernelName, backendName);
   if (stock) tf.unregisterKernel(kernelName, backendName);
@@ -306,8 +325,8 @@ function replaceKernel(kernelName: string, backendName: string, make: (stock?: t
 
 /**
  * Install the composed kernels on `backendName`: Conv2DBackpropFilter on wasm and cpu; on wasm only,
- * Conv2DBackpropInput (the stock cpu one is as fast as a cpu Conv2D) and copy-free Slice/SplitV/Unpack/
- * StridedSlice.
+ * Conv2DBackpropInput (the stock cpu one is as fast as a cpu Conv2D), copy-free Slice/SplitV/Unpack/
+ * StridedSlice and a data-sharing Identity.
  * A no-op elsewhere or when done already.
  */
 export function registerComposedKernels(backendName: string): void {
@@ -325,6 +344,7 @@ export function registerComposedKernels(backendName: string): void {
     replaceKernel('SplitV', backendName, fastWasmSplitV);
     replaceKernel('Unpack', backendName, fastWasmUnpack);
     replaceKernel('StridedSlice', backendName, fastWasmStridedSlice);
+    replaceKernel('Identity', backendName, sharedWasmIdentity);
   }
   registered.add(backendName);
 }

@@ -48,12 +48,13 @@ import {
 } from './state.js';
 import { readMetrics, writeRunReport, type ValidationBaselines } from './report.js';
 import { lockRunDir, recoverCheckpoint } from './rundir.js';
+import { DataParallel, resolveWorkers, shardSizes } from './parallel.js';
 
 /** Seed of the validation set (MNIST test digits); `crevnet eval` uses seed 0, so the two differ. */
 export const VALIDATION_SEED = 1;
 
 export type TrainOverrides = Partial<
-  Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery'>
+  Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery' | 'workers'>
 >;
 
 export interface TrainOptions {
@@ -125,6 +126,10 @@ export class NonFiniteLossError extends CrevnetError {
     super(message, 1);
     this.name = 'NonFiniteLossError';
   }
+}
+
+function shardList(batch: number, threads: number): string {
+  return shardSizes(batch, threads).join('+');
 }
 
 function timestamp(): string {
@@ -214,7 +219,8 @@ async function startSession(o: TrainOptions, runDir: string, note: (s: string) =
     if (overrides.validationSequences !== undefined && overrides.validationSequences !== state.settings.validationSequences) {
       throw new UserError(`the validation set size is fixed for a run (${state.settings.validationSequences} sequences); start a new run to change it`);
     }
-    const settings = validateSettings({ ...state.settings, ...overrides }, lastDir);
+    // runs saved before train.workers existed were trained single-threaded: keep that on resume
+    const settings = validateSettings({ workers: 1, ...(state.settings as Partial<TrainConfig>), ...overrides }, lastDir);
     for (const k of Object.keys(overrides) as (keyof TrainOverrides)[]) {
       if (!sameJson(state.settings[k], settings[k])) note(`resume: ${k} ${JSON.stringify(state.settings[k])} → ${JSON.stringify(settings[k])}`);
     }
@@ -277,6 +283,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
   const metricsPath = join(runDir, 'metrics.jsonl');
   const [H, W] = s.config.imageSize;
   const horizon = settings.frames - settings.context;
+  let pool: DataParallel | undefined;
   try {
     if (horizon < 1) throw new UserError(`train.context (${settings.context}) must be smaller than train.frames (${settings.frames})`);
     // resume: drop records written after the checkpoint; new run: drop those of a run that died before its first checkpoint
@@ -301,6 +308,12 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
     };
 
     const vars = model.trainableVariables();
+    // Data parallel: the main thread and threads − 1 workers each compute one shard of the batch.
+    const threads = Math.min(resolveWorkers(settings.workers), settings.batch);
+    if (threads > 1) {
+      pool = await DataParallel.start(model, threads);
+      note(`data parallel: ${threads} threads (worker_threads), batch ${settings.batch} in shards of ${shardList(settings.batch, threads)}; BatchNorm statistics per shard`);
+    }
     let best = s.best;
     let lastLoss = NaN;
     let lr = learningRateAt(settings.schedule, settings.lr, Math.max(0, s.step - 1), settings.iterations);
@@ -391,41 +404,49 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
       lr = learningRateAt(settings.schedule, settings.lr, step, settings.iterations);
       setLearningRate(optimizer, lr);
       const batch = stream.nextBatch(settings.batch);
-      const x = tf.tensor5d(u8ToFloat(batch), [settings.frames, settings.batch, H, W, 1]);
+      const shape: [number, number, number, number, number] = [settings.frames, settings.batch, H, W, 1];
+      const lossOpts = { mode: settings.mode, context: settings.context };
       let lossValue: number;
       let normValue: number;
-      try {
-        const { value, grads } = tf.variableGrads(() => {
-          const l = model.loss(x, { mode: settings.mode, context: settings.context });
-          return hooks.lossHook ? hooks.lossHook(iteration, l) : l;
-        }, vars);
+      let value: tf.Scalar;
+      let grads: tf.NamedTensorMap;
+      if (pool) {
+        ({ value, grads } = await pool.gradients(u8ToFloat(batch), shape, lossOpts, hooks.lossHook ? (l) => hooks.lossHook!(iteration, l) : undefined));
+      } else {
+        const x = tf.tensor5d(u8ToFloat(batch), shape);
         try {
-          const list = vars.map((v) => ({ name: v.name, tensor: grads[v.name] ?? tf.zerosLike(v) }));
-          const norm = tf.tidy(() => tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g.tensor))))));
-          [lossValue, normValue] = [(await value.data())[0]!, (await norm.data())[0]!];
-          norm.dispose();
-          if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
-            const what = !Number.isFinite(lossValue) ? `loss (${lossValue})` : `gradient norm (${normValue})`;
-            appendFileSync(metricsPath, `${JSON.stringify({ type: 'error', step: iteration, loss: String(lossValue), gradNorm: String(normValue), lr })}\n`);
-            const kept = savedStep >= 0 ? `the last good checkpoint ${join(runDir, 'last')} (iteration ${savedStep}) is untouched` : 'no checkpoint was written';
-            throw new NonFiniteLossError(`non-finite ${what} at iteration ${iteration} (lr ${lr.toExponential(2)}); training stopped, ${kept}; lower --lr or set train.gradClip`, iteration);
-          }
-          const clip = settings.gradClip;
-          if (clip !== null && normValue > clip) {
-            const scale = clip / (normValue + 1e-6);
-            const clipped = list.map((g) => ({ name: g.name, tensor: tf.mul(g.tensor, scale) }));
-            optimizer.applyGradients(clipped);
-            tf.dispose(clipped.map((g) => g.tensor));
-          } else {
-            optimizer.applyGradients(list);
-          }
-          for (const g of list) if (!grads[g.name]) g.tensor.dispose();
+          ({ value, grads } = tf.variableGrads(() => {
+            const l = model.loss(x, lossOpts);
+            return hooks.lossHook ? hooks.lossHook(iteration, l) : l;
+          }, vars));
         } finally {
-          value.dispose();
-          tf.dispose(Object.values(grads));
+          x.dispose();
         }
+      }
+      try {
+        const list = vars.map((v) => ({ name: v.name, tensor: grads[v.name] ?? tf.zerosLike(v) }));
+        const norm = tf.tidy(() => tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g.tensor))))));
+        [lossValue, normValue] = [(await value.data())[0]!, (await norm.data())[0]!];
+        norm.dispose();
+        if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
+          const what = !Number.isFinite(lossValue) ? `loss (${lossValue})` : `gradient norm (${normValue})`;
+          appendFileSync(metricsPath, `${JSON.stringify({ type: 'error', step: iteration, loss: String(lossValue), gradNorm: String(normValue), lr })}\n`);
+          const kept = savedStep >= 0 ? `the last good checkpoint ${join(runDir, 'last')} (iteration ${savedStep}) is untouched` : 'no checkpoint was written';
+          throw new NonFiniteLossError(`non-finite ${what} at iteration ${iteration} (lr ${lr.toExponential(2)}); training stopped, ${kept}; lower --lr or set train.gradClip`, iteration);
+        }
+        const clip = settings.gradClip;
+        if (clip !== null && normValue > clip) {
+          const scale = clip / (normValue + 1e-6);
+          const clipped = list.map((g) => ({ name: g.name, tensor: tf.mul(g.tensor, scale) }));
+          optimizer.applyGradients(clipped);
+          tf.dispose(clipped.map((g) => g.tensor));
+        } else {
+          optimizer.applyGradients(list);
+        }
+        for (const g of list) if (!grads[g.name]) g.tensor.dispose();
       } finally {
-        x.dispose();
+        value.dispose();
+        tf.dispose(Object.values(grads));
       }
       step = iteration;
       lastLoss = lossValue;
@@ -483,6 +504,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
     };
   } finally {
     progress.stop();
+    await pool?.close();
     optimizer.dispose();
     model.dispose();
   }

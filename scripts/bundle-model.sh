@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Bundle a trained checkpoint as the default model and regenerate its published results.
+#   scripts/bundle-model.sh RUN_DIR [EVAL_COUNT]
+# Copies RUN_DIR/best (a checkpoint directory) to outputs/pretrained/mmnist-small/, evaluates it on
+# EVAL_COUNT (default 10000) sequences generated from MNIST test digits with seed 0, and writes
+# metrics.json, per_frame.csv/.png, samples.png, the run's loss curve and commands, and README GIFs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run=${1:?usage: scripts/bundle-model.sh RUN_DIR [EVAL_COUNT]}
+count=${2:-10000}
+dest=outputs/pretrained/mmnist-small
+src="$run/best"
+[ -f "$src/model.json" ] || { echo "no checkpoint at $src" >&2; exit 2; }
+tmp=$(mktemp -d outputs/pretrained/.bundle-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cp "$src"/* "$tmp"/
+[ -f "$run/loss_curve.png" ] && cp "$run/loss_curve.png" "$tmp/"
+[ -f "$run/loss_curve.svg" ] && cp "$run/loss_curve.svg" "$tmp/"
+cp "$run/command.txt" "$tmp/train-commands.txt"
+step=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$src/state.json','utf8')).step ?? '?')")
+cat > "$tmp/COMMANDS.md" <<MD
+# How this model was made
+
+Checkpoint: \`$src\` at iteration $step, copied by \`scripts/bundle-model.sh $run $count\`.
+
+Training commands (from the run's command.txt; every start and resume is recorded):
+
+\`\`\`
+$(cat "$run/command.txt")
+\`\`\`
+
+Evaluation (metrics.json, per_frame.csv, per_frame.png, samples.png):
+
+\`\`\`
+npx crevnet eval --model outputs/pretrained/mmnist-small --count $count --seed 0 --out DIR --json
+\`\`\`
+
+GIFs: \`crevnet dataset mmnist --split test --count 1 --seed S --out seq.mp4\` then
+\`crevnet predict --frames seq.mp4 --start 10 --compare --format gif\` for S = 11, 12, 13.
+MD
+chmod 755 "$tmp"
+rm -rf "$dest.old"
+[ -d "$dest" ] && mv "$dest" "$dest.old"
+mv "$tmp" "$dest"
+rm -rf "$dest.old"
+trap - EXIT
+# Results are produced from the bundled location, exactly as a user reproduces them.
+work=$(mktemp -d outputs/pretrained/.eval-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+node dist/cli.js eval --model default --count "$count" --seed 0 --out "$work" --json > "$work/metrics.json"
+mv "$work/metrics.json" "$work/per_frame.csv" "$work/per_frame.png" "$work/samples.png" "$dest/"
+# README media: ground truth | prediction | |difference| for three generated test sequences.
+for seed in 11 12 13; do
+  node dist/cli.js dataset mmnist --split test --count 1 --seed "$seed" --out "$work/seq-$seed.mp4" > /dev/null
+  node dist/cli.js predict --frames "$work/seq-$seed.mp4" --start 10 --compare --format gif \
+    --out "$dest/example-$seed.gif" --json > /dev/null
+done
+echo "bundled $src (iteration $step) → $dest"
