@@ -22,12 +22,13 @@ function runCli(args: string[], env: Record<string, string> = {}) {
 const isPositive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
 test('crevnet bench --json on tiny: documented shape, finite values, reversible memory present', () => {
-  const r = runCli(['--backend', 'wasm', 'bench', '--config', 'tiny', '--json', '--repeats', '1', '--warmup', '0', '--frames', '6', '--infer-batch', '2', '--memory-blocks', '2,4']);
+  const r = runCli(['--backend', 'wasm', 'bench', '--config', 'tiny', '--json', '--repeats', '1', '--warmup', '0', '--frames', '6', '--infer-batch', '2', '--memory-blocks', '2,4', '--workers', '2']);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.equal(j.backend, 'wasm');
   assert.equal(j.config, 'tiny');
   assert.ok(isPositive(j.trainStepSeconds), `trainStepSeconds ${String(j.trainStepSeconds)}`);
+  assert.equal(j.workers, 2, 'the training step ran data parallel on 2 threads');
   assert.ok(isPositive(j.inferSeqPerSecond), `inferSeqPerSecond ${String(j.inferSeqPerSecond)}`);
   assert.equal(typeof j.roundTripMaxError, 'number');
   assert.ok((j.roundTripMaxError as number) >= 0 && (j.roundTripMaxError as number) < 1e-3, `round trip ${String(j.roundTripMaxError)}`);

@@ -1,25 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readNpy } from '../src/data/npy.js';
 import { loadMnistDigits } from '../src/data/idx.js';
 import { generateSequences } from '../src/data/moving-mnist.js';
 import { Rng } from '../src/data/rng.js';
+import { assertUserError, runCli, type CliResult } from './cli-helpers.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function crevnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repo, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const crevnet = (args: string[]): Promise<CliResult> => runCli(args, { timeout: 60_000 });
 
 test('crevnet dataset mmnist writes uint8 (20, N, 64, 64) time-major .npy equal to generateSequences', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'crevnet-ds-'));
@@ -66,11 +56,7 @@ test('crevnet dataset: bad input gives one error line and exit code 2', async ()
     const results = await Promise.all(cases.map(([args]) => crevnet(args)));
     results.forEach((r, i) => {
       const [args, re] = cases[i]!;
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      const lines = r.stderr.trim().split('\n');
-      assert.equal(lines.length, 1, `one line: ${r.stderr}`);
-      assert.match(lines[0]!, /^error: /);
-      assert.match(lines[0]!, re);
+      assertUserError(r, re, args.join(' '));
     });
     assert.deepEqual(await readdir(dir), [], 'nothing written');
   } finally {

@@ -1,24 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeNpy } from '../src/data/npy.js';
 import { MetricsAccumulator } from '../src/eval/metrics.js';
 import { Rng } from '../src/data/rng.js';
+import { assertUserError, runCli, type CliResult } from './cli-helpers.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function crevnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repo, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const crevnet = (args: string[]): Promise<CliResult> => runCli(args, { timeout: 60_000 });
 
 test('crevnet metrics: OpenSTL ntchw float preds vs the published time-major uint8 layout, --json', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'crevnet-met-'));
@@ -85,11 +75,7 @@ test('crevnet metrics: bad inputs give one error line and exit code 2', async ()
     const results = await Promise.all(cases.map(([args]) => crevnet(['metrics', ...args])));
     results.forEach((r, i) => {
       const [args, re] = cases[i]!;
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      const lines = r.stderr.trim().split('\n');
-      assert.equal(lines.length, 1, `one line: ${r.stderr}`);
-      assert.match(lines[0]!, /^error: /);
-      assert.match(lines[0]!, re);
+      assertUserError(r, re, args.join(' '));
       assert.equal(r.stdout, '');
     });
   } finally {

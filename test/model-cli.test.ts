@@ -1,22 +1,12 @@
 /** `crevnet model`: summary table, --json fields, bad config → one-line error, exit code 2. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runCli, type CliResult } from './cli-helpers.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function crevnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: repo, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const crevnet = (args: string[]): Promise<CliResult> => runCli(args, { timeout: 120_000 });
 
 test('crevnet model --config small --json reports parameters, latent shape and round-trip error', async () => {
   const r = await crevnet(['model', '--config', 'small', '--json']);

@@ -4,7 +4,6 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -17,13 +16,11 @@ import { predictVideo, loadClip, inferClip } from '../src/predict/predict.js';
 import { expandInputs, isFailure, planOutputs, predictBatch, summaryTable, batchExitCode } from '../src/predict/batch.js';
 import { UserError } from '../src/runtime/errors.js';
 import { ffmpegRun, ffprobeVideo, skipNoFfmpeg, tempDir } from './video-helpers.js';
+import { assertUserError, runCli as runCrevnet, type CliResult } from './cli-helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SAMPLE = join(ROOT, 'datasets', 'samples', 'moving-mnist.mp4');
-const CLI = join(ROOT, 'src', 'cli.ts');
 const BACKEND = 'wasm';
-// the CLI runs from scratch directories (default outputs land there), so tsx is given as a resolved URL
-const TSX = import.meta.resolve('tsx');
 
 const skip = skipNoFfmpeg || (!existsSync(SAMPLE) && `sample ${SAMPLE} missing`);
 
@@ -48,6 +45,17 @@ after(() => {
   model.dispose();
   tmp.cleanup();
 });
+
+/** A batch input directory `<name>-in` (copies of the sample named `good`, a text file named `bad`) and an empty `<name>-out`. */
+function batchDirs(name: string, good: string[], bad: string): { dir: string; out: string } {
+  const dir = join(tmp.dir, `${name}-in`);
+  mkdirSync(dir);
+  const out = join(tmp.dir, `${name}-out`);
+  mkdirSync(out);
+  for (const g of good) copyFileSync(sample, join(dir, g));
+  writeFileSync(join(dir, bad), 'not a video\n');
+  return { dir, out };
+}
 
 describe('predictVideo (library)', { skip }, () => {
   test('default: the last 10 frames → 10 predicted; output 20 frames at the input fps, upscaled to ≥ 256 px', async () => {
@@ -140,13 +148,7 @@ describe('batch', { skip }, () => {
   });
 
   test('several inputs with one bad file: the good ones finish, the bad one is reported', async () => {
-    const dir = join(tmp.dir, 'batch');
-    mkdirSync(dir);
-    const outDir = join(tmp.dir, 'batch-out');
-    mkdirSync(outDir);
-    copyFileSync(sample, join(dir, 'one.mp4'));
-    copyFileSync(sample, join(dir, 'two.mp4'));
-    writeFileSync(join(dir, 'bad.mp4'), 'not a video\n');
+    const { dir, out: outDir } = batchDirs('batch', ['one.mp4', 'two.mp4'], 'bad.mp4');
     const inputs = await expandInputs([dir]);
     const plans = await planOutputs(inputs, { out: outDir, format: 'gif' });
     const lines: string[] = [];
@@ -198,26 +200,9 @@ describe('batch', { skip }, () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, '--backend', BACKEND, ...args], {
-      cwd,
-      env: { ...process.env, NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
+/** `crevnet --backend wasm <args>` run from `cwd` (a scratch directory, so default outputs land in the temp dir). */
+function runCli(args: string[], cwd: string): Promise<CliResult> {
+  return runCrevnet(['--backend', BACKEND, ...args], { cwd, env: { NODE_OPTIONS: '' } });
 }
 
 describe('crevnet predict (CLI)', { skip }, () => {
@@ -270,13 +255,7 @@ describe('crevnet predict (CLI)', { skip }, () => {
   });
 
   test('a batch with one bad file: the good ones are written, the summary names the bad one, exit code non-zero', async () => {
-    const out = join(tmp.dir, 'cli-batch');
-    mkdirSync(out);
-    const d = join(tmp.dir, 'cli-batch-in');
-    mkdirSync(d);
-    copyFileSync(sample, join(d, 'a.mp4'));
-    copyFileSync(sample, join(d, 'b.mp4'));
-    copyFileSync(fx.text!, join(d, 'c.mp4'));
+    const { dir: d, out } = batchDirs('cli-batch', ['a.mp4', 'b.mp4'], 'c.mp4');
     const r = await runCli(['predict', '--frames', d, '--model', modelDir, '--out', out, '--format', 'gif', '--concurrency', '2'], cwd);
     assert.equal(r.code, 2, r.stderr);
     assert.deepEqual(readdirSync(out).sort(), ['a.gif', 'b.gif']);
@@ -320,14 +299,10 @@ describe('crevnet predict (CLI)', { skip }, () => {
       const r = await runCli(argv, badCwd);
       return { name, re, r };
     });
-    const done: { name: string; re: RegExp; r: Run }[] = [];
+    const done: { name: string; re: RegExp; r: CliResult }[] = [];
     for (let i = 0; i < cases.length; i += 2) done.push(...(await Promise.all(cases.slice(i, i + 2).map((c) => c()))));
     for (const { name, re, r } of done) {
-      assert.equal(r.code, 2, `${name}: exit ${r.code}, stderr ${r.stderr}`);
-      const lines = r.stderr.trimEnd().split('\n');
-      assert.equal(lines.length, 1, `${name}: stderr is one line: ${r.stderr}`);
-      assert.match(lines[0]!, /^error: /, name);
-      assert.match(lines[0]!, re, name);
+      assertUserError(r, re, name);
       assert.equal(r.stdout, '', `${name}: nothing on stdout`);
     }
     // nothing written: not even the default outputs/predict directory

@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { defaultModelDir } from '../src/eval/pretrained.js';
 import { ffprobeVideo, skipNoFfmpeg, tempDir } from './video-helpers.js';
+import { runCli } from './cli-helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SAMPLE = join(ROOT, 'datasets', 'samples', 'moving-mnist.mp4');
@@ -27,17 +27,13 @@ test('the bundled model is a valid small checkpoint', async () => {
   model.dispose();
 });
 
-test('README: crevnet predict --frames datasets/samples/moving-mnist.mp4 uses the bundled model', { skip: skipNoFfmpeg }, () => {
+test('README: crevnet predict --frames datasets/samples/moving-mnist.mp4 uses the bundled model', { skip: skipNoFfmpeg }, async () => {
   assert.ok(existsSync(SAMPLE), 'sample video is committed');
   const tmp = tempDir('readme');
   try {
     const out = join(tmp.dir, 'moving-mnist.mp4');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), 'predict', '--frames', SAMPLE, '--out', out, '--json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, CREVNET_BACKEND: 'wasm' },
-    });
-    assert.equal(r.status, 0, r.stderr);
+    const r = await runCli(['predict', '--frames', SAMPLE, '--out', out, '--json'], { env: { CREVNET_BACKEND: 'wasm' } });
+    assert.equal(r.code, 0, r.stderr);
     const [res] = JSON.parse(r.stdout) as { output: string; context: number; horizon: number; fps: number }[];
     assert.equal(res!.output, out);
     const v = ffprobeVideo(out);

@@ -1,39 +1,11 @@
-/** Shared helpers of the train/eval tests: run the CLI as a child process, temp dirs, file hashes. */
-import { spawn, type ChildProcess } from 'node:child_process';
+/** Shared helpers of the train/eval tests: temp dirs, file hashes, configs; the CLI runner is ./cli-helpers.ts. */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from './cli-helpers.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(ROOT, 'src', 'cli.ts');
-
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Start `crevnet <args>` (through tsx) as a child process. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult>; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((res) => child.on('close', (code, signal) => res({ code, signal, stdout, stderr })));
-  return { child, done, output: () => stdout + stderr };
-}
-
-export function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
-  return startCli(args, env).done;
-}
+export { CLI, ROOT, runCli, startCli, type CliResult } from './cli-helpers.js';
 
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

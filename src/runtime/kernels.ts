@@ -8,6 +8,7 @@
  * dilation s, so it runs on the backend's fast Conv2D (XNNPACK on wasm).
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerFusedKernels } from './fused-kernels.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelBackend = tf.KernelBackend;
@@ -346,5 +347,6 @@ export function registerComposedKernels(backendName: string): void {
     replaceKernel('StridedSlice', backendName, fastWasmStridedSlice);
     replaceKernel('Identity', backendName, sharedWasmIdentity);
   }
+  registerFusedKernels(backendName);
   registered.add(backendName);
 }

@@ -1,0 +1,17 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/runtime/backend.js';
+import { loadConfig } from '../src/model/config.js';
+import { CrevNet } from '../src/model/crevnet.js';
+await initBackend(process.argv[2] ?? 'wasm');
+const base = await loadConfig('tiny');
+const cfg = { ...base, norm: 'group' as const };
+const m = CrevNet.create(cfg, 6);
+const x = tf.randomUniform([6, 3, 32, 32, 1], 0, 1, 'float32', 9) as tf.Tensor5D;
+const vars = m.trainableVariables();
+const g = (xs: tf.Tensor5D) => { const r = tf.variableGrads(() => m.loss(xs), vars); const o = vars.map((v) => r.grads[v.name]!.dataSync().slice()); return { l: r.value.dataSync()[0]!, o }; };
+const full = g(x);
+const a = g(x.slice([0, 0, 0, 0, 0], [6, 2, 32, 32, 1]));
+const b = g(x.slice([0, 2, 0, 0, 0], [6, 1, 32, 32, 1]));
+console.log('loss', full.l, (2 * a.l + b.l) / 3);
+const names = m.namedWeights().filter((w) => w.trainable).map((w) => w.name);
+full.o.forEach((f, i) => { let num = 0, den = 0; f.forEach((v, j) => { const c = (2 * a.o[i]![j]! + b.o[i]![j]!) / 3; num = Math.max(num, Math.abs(v - c)); den = Math.max(den, Math.abs(v)); }); if (num / den > 1e-6) console.log(names[i], (num / den).toExponential(2), den.toExponential(2)); });

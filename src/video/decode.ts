@@ -1,0 +1,192 @@
+/**
+ * decodeGray (runtime.md §7): frames streamed through a pipe as raw 8-bit gray at the requested size (never temp
+ * image files, never full-resolution frames in Node memory); optional frame window [start, start+maxFrames) or
+ * the last n.
+ */
+import { resolve } from 'node:path';
+import type { PassThrough } from 'node:stream';
+import { InternalError, UserError } from '../runtime/errors.js';
+import { cleanLine, command, firstLine, watch } from './command.js';
+import { probedStream, probeVideo, type VideoProbe } from './probe.js';
+
+export type FitMode = 'crop' | 'pad' | 'stretch';
+export const FIT_MODES: readonly FitMode[] = ['crop', 'pad', 'stretch'];
+
+export interface DecodeOptions {
+  width: number;
+  height: number;
+  /** crop: fill the frame, cut the overflow (centred); pad: letterbox with black; stretch: ignore the aspect ratio */
+  fit: FitMode;
+  /** at most this many frames (from `start`) */
+  maxFrames?: number;
+  /** index of the first frame to return (frames before it are decoded and dropped before scaling) */
+  start?: number;
+  /** return only the last `last` frames of the video (cannot be combined with start/maxFrames) */
+  last?: number;
+  /** result of probeVideo, to avoid probing twice */
+  probe?: VideoProbe;
+}
+
+/** The -vf chain that turns the (coded) source into W×H gray: rotation, then the fit, then gray. */
+export function decodeFilters(probe: VideoProbe, o: { width: number; height: number; fit: FitMode; start?: number }): string[] {
+  const { width: W, height: H } = o;
+  const f: string[] = [];
+  if (o.start && o.start > 0) f.push(`trim=start_frame=${o.start}`);
+  if (probe.rotation === 90) f.push('transpose=clock');
+  else if (probe.rotation === 270) f.push('transpose=cclock');
+  else if (probe.rotation === 180) f.push('hflip', 'vflip');
+  const sw = probe.width;
+  const sh = probe.height;
+  if (o.fit === 'stretch' || sw * H === sh * W) {
+    f.push(`scale=${W}:${H}:flags=area`, 'format=gray');
+  } else if (o.fit === 'crop') {
+    // cut the source to the target's aspect ratio (centred) at full resolution, then scale down
+    const cw = Math.max(1, Math.min(sw, Math.round((sh * W) / H)));
+    const ch = Math.max(1, Math.min(sh, Math.round((sw * H) / W)));
+    const x = Math.floor((sw - cw) / 2);
+    const y = Math.floor((sh - ch) / 2);
+    f.push(`crop=${cw}:${ch}:${x}:${y}`, `scale=${W}:${H}:flags=area`, 'format=gray');
+  } else {
+    const s = Math.min(W / sw, H / sh);
+    const nw = Math.max(1, Math.min(W, Math.round(sw * s)));
+    const nh = Math.max(1, Math.min(H, Math.round(sh * s)));
+    const x = Math.floor((W - nw) / 2);
+    const y = Math.floor((H - nh) / 2);
+    f.push(`scale=${nw}:${nh}:flags=area`, 'format=gray', `pad=${W}:${H}:${x}:${y}:black`);
+  }
+  return f;
+}
+
+interface RawDecode {
+  frames: Uint8Array[];
+  /** frames seen in the pipe (more than frames.length when a ring buffer kept only the last ones) */
+  seen: number;
+  /** ffmpeg's stderr lines (errors only; -v error) */
+  stderr: string[];
+}
+
+/** One ffmpeg run: raw gray frames through stdout, cut into exact W·H frames. `keepLast` → ring buffer. */
+function runDecode(
+  abs: string,
+  display: string,
+  probe: VideoProbe,
+  o: { width: number; height: number; fit: FitMode; start?: number; frames?: number; keepLast?: number; seek?: number },
+): Promise<RawDecode> {
+  const frameBytes = o.width * o.height;
+  const meta = probedStream(probe);
+  const inputOptions = ['-v', 'error', '-nostdin', '-noautorotate'];
+  if (o.seek !== undefined && o.seek > 0) inputOptions.push('-ss', o.seek.toFixed(3));
+  const outputOptions = [
+    '-map', `0:${meta && meta.path === abs ? meta.streamIndex : 'v:0'}`,
+    '-an', '-sn', '-dn',
+    '-vsync', 'passthrough',
+    '-pix_fmt', 'gray',
+  ];
+  if (o.frames !== undefined) outputOptions.push('-frames:v', String(o.frames));
+  const cmd = command()
+    .input(abs)
+    .inputOptions(inputOptions)
+    .videoFilters(decodeFilters(probe, o))
+    .outputOptions(outputOptions)
+    .format('rawvideo');
+  const { stderr, done } = watch(cmd);
+  const out = cmd.pipe() as PassThrough;
+
+  return (async () => {
+    const frames: Uint8Array[] = [];
+    let seen = 0;
+    let cur: Uint8Array = new Uint8Array(frameBytes);
+    let fill = 0;
+    try {
+      for await (const chunk of out as AsyncIterable<Buffer>) {
+        let off = 0;
+        while (off < chunk.length) {
+          const n = Math.min(frameBytes - fill, chunk.length - off);
+          cur.set(chunk.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill === frameBytes) {
+            seen++;
+            frames.push(cur);
+            if (o.keepLast !== undefined && frames.length > o.keepLast) {
+              cur = frames.shift() as Uint8Array; // reuse the evicted buffer
+            } else {
+              cur = new Uint8Array(frameBytes);
+            }
+            fill = 0;
+          }
+        }
+      }
+    } catch (err) {
+      cmd.kill('SIGKILL');
+      throw err;
+    }
+    try {
+      await done;
+    } catch (err) {
+      const why = firstLine(stderr, abs) ?? cleanLine((err as Error).message.split('\n')[0] ?? 'ffmpeg failed', abs);
+      throw new UserError(`${display}: cannot decode the video (${why}); is the file truncated or damaged?`);
+    }
+    if (fill !== 0) {
+      const why = firstLine(stderr, abs);
+      throw new UserError(
+        `${display}: ffmpeg stopped in the middle of a frame (${fill} of ${frameBytes} bytes)${why ? `: ${why}` : ''}`,
+      );
+    }
+    return { frames, seen, stderr };
+  })();
+}
+
+/**
+ * Decode a video to 8-bit gray frames of exactly width×height (one Uint8Array of W·H bytes per frame).
+ * Frames are scaled inside ffmpeg (flags=area) and streamed through a pipe; only the requested frames are kept.
+ */
+export async function decodeGray(path: string, o: DecodeOptions): Promise<Uint8Array[]> {
+  if (!(Number.isInteger(o.width) && o.width > 0 && Number.isInteger(o.height) && o.height > 0)) {
+    throw new InternalError(`decodeGray: bad size ${o.width}x${o.height}`);
+  }
+  if (o.last !== undefined && (o.start !== undefined || o.maxFrames !== undefined)) {
+    throw new InternalError('decodeGray: `last` cannot be combined with `start`/`maxFrames`');
+  }
+  const abs = resolve(path);
+  const probe = o.probe ?? (await probeVideo(path));
+  const base = { width: o.width, height: o.height, fit: o.fit };
+  const truncated = (got: number, expected: number, stderr: string[]): UserError =>
+    new UserError(
+      `${path}: decoded only ${got} of the ${expected} frames the container announces (${
+        firstLine(stderr, abs) ?? 'no error message'
+      }); the file is probably truncated or damaged`,
+    );
+
+  if (o.last !== undefined) {
+    const n = o.last;
+    if (!(Number.isInteger(n) && n > 0)) throw new InternalError(`decodeGray: bad last=${n}`);
+    const skip = Math.max(0, probe.frameCount - n);
+    // Long video: seek close to the end (keyframe seek + exact decode), keep the last n frames in a ring.
+    const margin = 2 + n / probe.fps;
+    const seekTo = skip / probe.fps - margin;
+    if (seekTo > 5) {
+      const r = await runDecode(abs, path, probe, { ...base, keepLast: n, seek: seekTo });
+      if (r.frames.length === n && r.seen > n) return r.frames;
+    } else if (skip > 0) {
+      const r = await runDecode(abs, path, probe, { ...base, keepLast: n, start: skip });
+      if (r.frames.length === n) return r.frames;
+    }
+    // Short video, or the container's frame count was off: decode everything, keep the last n.
+    const r = await runDecode(abs, path, probe, { ...base, keepLast: n });
+    const expected = Math.min(n, probe.frameCount);
+    if (r.frames.length < expected && r.stderr.length > 0) throw truncated(r.seen, probe.frameCount, r.stderr);
+    return r.frames;
+  }
+
+  const start = o.start ?? 0;
+  if (!(Number.isInteger(start) && start >= 0)) throw new InternalError(`decodeGray: bad start=${start}`);
+  if (o.maxFrames !== undefined && !(Number.isInteger(o.maxFrames) && o.maxFrames >= 0)) {
+    throw new InternalError(`decodeGray: bad maxFrames=${o.maxFrames}`);
+  }
+  if (o.maxFrames === 0) return [];
+  const r = await runDecode(abs, path, probe, { ...base, start, frames: o.maxFrames });
+  const expected = Math.min(o.maxFrames ?? Infinity, Math.max(0, probe.frameCount - start));
+  if (r.frames.length < expected && r.stderr.length > 0) throw truncated(start + r.frames.length, probe.frameCount, r.stderr);
+  return r.frames;
+}

@@ -1,0 +1,224 @@
+/**
+ * Data-parallel training over worker_threads (src/train/parallel.ts): shard arithmetic, gradients equal
+ * to a single-thread step where they must be (identical shards bit for bit; GroupNorm to 1e-5), no
+ * tensor leaks, errors and dead workers reported instead of hanging, and a 2-thread training run that
+ * resumes bit for bit.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/runtime/backend.js';
+import { loadConfig, parseConfig, type ModelConfig } from '../src/model/config.js';
+import { CrevNet } from '../src/model/crevnet.js';
+import { DataParallel, resolveWorkers, shardSizes, sliceSamples } from '../src/train/parallel.js';
+import { train } from '../src/train/trainer.js';
+import { readJsonl, runCli, tempDir, tinyConfig } from './train-helpers.js';
+
+test('shard sizes, sample slicing, worker resolution and the train.workers config key', async () => {
+  assert.deepEqual(shardSizes(4, 2), [2, 2]);
+  assert.deepEqual(shardSizes(5, 2), [3, 2]);
+  assert.deepEqual(shardSizes(1, 2), [1]);
+  assert.deepEqual(shardSizes(7, 3), [3, 2, 2]);
+  // time-major [T=2, B=3, 2 values]
+  const a = Float32Array.from({ length: 12 }, (_, i) => i);
+  assert.deepEqual([...sliceSamples(a, 2, 3, 1, 2)], [2, 3, 4, 5, 8, 9, 10, 11]);
+  assert.deepEqual([...sliceSamples(a, 2, 3, 0, 1)], [0, 1, 6, 7]);
+  assert.equal(resolveWorkers(3, 'wasm'), 3);
+  assert.equal(resolveWorkers('auto', 'tensorflow'), 1);
+  assert.ok([1, 2].includes(resolveWorkers('auto', 'wasm')));
+
+  const tiny = JSON.parse(await readFile(join(import.meta.dirname, '..', 'configs', 'tiny.json'), 'utf8')) as { train: Record<string, unknown> };
+  assert.equal(parseConfig(tiny, 'tiny').train.workers, 'auto', "default 'auto'");
+  assert.equal(parseConfig({ ...tiny, train: { ...tiny.train, workers: 2 } }, 'x').train.workers, 2);
+  assert.throws(() => parseConfig({ ...tiny, train: { ...tiny.train, workers: 0 } }, 'x.json'), /x\.json: train\.workers/);
+  assert.throws(() => parseConfig({ ...tiny, train: { ...tiny.train, workers: 'many' } }, 'x.json'), /train\.workers/);
+});
+
+function seqData(cfg: ModelConfig, frames: number, batch: number, seed: number): Float32Array {
+  const [h, w, c] = cfg.imageSize;
+  return tf.tidy(() => tf.randomUniform([frames, batch, h, w, c], 0, 1, 'float32', seed).dataSync() as Float32Array).slice();
+}
+
+/** Loss, gradients (trainable order) and running statistics after one step, on the main thread only. */
+function singleStep(model: CrevNet, data: Float32Array, shape: [number, number, number, number, number]) {
+  const x = tf.tensor5d(data, shape);
+  const { value, grads } = tf.variableGrads(() => model.loss(x), model.trainableVariables());
+  const out = {
+    loss: value.dataSync()[0]!,
+    grads: model.trainableVariables().map((v) => grads[v.name]!.dataSync().slice() as Float32Array),
+    running: model.namedWeights().filter((w) => !w.trainable).map((w) => w.variable.dataSync().slice() as Float32Array),
+  };
+  tf.dispose([x, value, ...Object.values(grads)]);
+  return out;
+}
+
+async function parallelStep(pool: DataParallel, model: CrevNet, data: Float32Array, shape: [number, number, number, number, number]) {
+  const { value, grads, shards } = await pool.gradients(data, shape);
+  const out = {
+    shards,
+    loss: value.dataSync()[0]!,
+    grads: model.trainableVariables().map((v) => grads[v.name]!.dataSync().slice() as Float32Array),
+    running: model.namedWeights().filter((w) => !w.trainable).map((w) => w.variable.dataSync().slice() as Float32Array),
+  };
+  tf.dispose([value, ...Object.values(grads)]);
+  return out;
+}
+
+test('2 threads on two identical samples equal one sample on one thread, bit for bit (BatchNorm, wasm)', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const [h, w, c] = cfg.imageSize;
+  const T = 6;
+  const one = seqData(cfg, T, 1, 3);
+  // [T, 2, …] with sample 1 = sample 0
+  const two = new Float32Array(one.length * 2);
+  for (let t = 0; t < T; t++) {
+    const f = one.subarray(t * h * w * c, (t + 1) * h * w * c);
+    two.set(f, 2 * t * h * w * c);
+    two.set(f, (2 * t + 1) * h * w * c);
+  }
+  const ref = CrevNet.create(cfg, 5);
+  const model = CrevNet.create(cfg, 5);
+  const pool = await DataParallel.start(model, 2);
+  const before = tf.memory().numTensors;
+  try {
+    assert.equal(pool.threads, 2);
+    for (let step = 0; step < 2; step++) {
+      const a = singleStep(ref, one, [T, 1, h, w, c]);
+      const b = await parallelStep(pool, model, two, [T, 2, h, w, c]);
+      assert.deepEqual(b.shards, [1, 1]);
+      assert.equal(b.loss, a.loss, `step ${step}: loss`);
+      a.grads.forEach((g, i) => assert.deepEqual(b.grads[i], g, `step ${step}: gradient ${i}`));
+      a.running.forEach((r, i) => assert.deepEqual(b.running[i], r, `step ${step}: running statistics ${i}`));
+      // the next step starts from changed weights: the workers must receive them
+      for (const m of [ref, model]) tf.tidy(() => m.trainableVariables().forEach((v, i) => v.assign(tf.add(v, tf.mul(a.grads[i]!.length, 1e-4)))));
+    }
+    assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+  } finally {
+    await pool.close();
+    await pool.close(); // idempotent
+    ref.dispose();
+    model.dispose();
+  }
+});
+
+test('with GroupNorm (no batch coupling) 2 threads equal one thread on the same batch up to summation order (wasm)', async () => {
+  await initBackend('wasm');
+  const base = await loadConfig('tiny');
+  const cfg: ModelConfig = { ...base, norm: 'group' };
+  const [h, w, c] = cfg.imageSize;
+  const shape: [number, number, number, number, number] = [6, 3, h, w, c];
+  const data = seqData(cfg, 6, 3, 9);
+  const ref = CrevNet.create(cfg, 6);
+  const model = CrevNet.create(cfg, 6);
+  const pool = await DataParallel.start(model, 2);
+  try {
+    const a = singleStep(ref, data, shape);
+    const b = await parallelStep(pool, model, data, shape);
+    assert.deepEqual(b.shards, [2, 1]);
+    assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * a.loss, `loss ${a.loss} vs ${b.loss}`);
+    // per variable, relative to its own scale floored at 1% of the largest gradient (a γ gradient
+    // near zero by cancellation only carries float noise); the shards sum in another order (1e-4, as the
+    // cpu/wasm agreement test of model-crevnet)
+    const top = Math.max(...a.grads.map((g) => g.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+    a.grads.forEach((g, i) => {
+      let num = 0;
+      let den = 0.01 * top;
+      g.forEach((v, j) => {
+        num = Math.max(num, Math.abs(v - b.grads[i]![j]!));
+        den = Math.max(den, Math.abs(v));
+      });
+      assert.ok(num <= 1e-4 * den, `gradient ${i}: ${num / den}`);
+    });
+  } finally {
+    await pool.close();
+    ref.dispose();
+    model.dispose();
+  }
+});
+
+test('errors: a failing main shard and a dead worker reject instead of hanging, without leaks', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const [h, w, c] = cfg.imageSize;
+  const shape: [number, number, number, number, number] = [5, 2, h, w, c];
+  const data = seqData(cfg, 5, 2, 4);
+  const model = CrevNet.create(cfg, 1);
+  const pool = await DataParallel.start(model, 2);
+  try {
+    await assert.rejects(
+      pool.gradients(data, shape, {}, () => {
+        throw new Error('boom in the main shard');
+      }),
+      /boom in the main shard/,
+    );
+    // (tfjs itself keeps the saved tensors of a gradient tape whose function threw, so count from here)
+    const before = tf.memory().numTensors;
+    // the pool still works after the failed step: the late worker reply is dropped
+    const ok = await pool.gradients(data, shape);
+    assert.ok(Number.isFinite(ok.value.dataSync()[0]!));
+    tf.dispose([ok.value, ...Object.values(ok.grads)]);
+    assert.equal(tf.memory().numTensors, before);
+    // a worker that dies is reported
+    await (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers[0]!.worker.terminate();
+    await assert.rejects(pool.gradients(data, shape), /training worker 1 exited/);
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    await pool.close();
+    model.dispose();
+  }
+});
+
+test('crevnet training with 2 threads: N straight = N/2 + resume N/2 bit for bit (wasm)', async () => {
+  await initBackend('wasm');
+  const { dir, cleanup } = await tempDir('crevnet-parallel-');
+  try {
+    const cfg = await tinyConfig(join(dir, 'cfg.json'), {
+      batch: 2,
+      frames: 6,
+      iterations: 4,
+      checkpointEvery: 2,
+      validateEvery: 1000,
+      validationSequences: 2,
+      workers: 2,
+    });
+    const notes: string[] = [];
+    const progress = { start() {}, step() {}, message: (s: string) => notes.push(s), stop() {} };
+    const before = tf.memory().numTensors;
+    const a = await train({ config: cfg, out: join(dir, 'a'), skipReport: true, progress });
+    assert.equal(a.status, 'completed');
+    assert.equal(a.settings.workers, 2);
+    assert.ok(notes.some((n) => /data parallel: 2 threads/.test(n)), notes.join('\n'));
+    assert.equal(tf.memory().numTensors, before, 'training leaks no tensors');
+    await train({ config: cfg, out: join(dir, 'b'), stopAt: 2, skipReport: true });
+    const b = await train({ out: join(dir, 'b'), resume: true, skipReport: true });
+    assert.equal(b.step, 4);
+    for (const f of ['weights.bin', 'optimizer.bin']) {
+      const x = await readFile(join(dir, 'a', 'last', f));
+      const y = await readFile(join(dir, 'b', 'last', f));
+      assert.ok(x.equals(y), `last/${f} differs between the straight and the resumed run`);
+    }
+    const losses = async (d: string) =>
+      readJsonl(await readFile(join(dir, d, 'metrics.jsonl'), 'utf8'))
+        .filter((r) => r.type === 'train')
+        .map((r) => [r.step, r.loss, r.gradNorm]);
+    assert.deepEqual(await losses('b'), await losses('a'));
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('crevnet train/bench reject a bad --workers with a one-line error', async () => {
+  for (const args of [
+    ['train', '--config', 'tiny', '--workers', '0'],
+    ['bench', '--config', 'tiny', '--workers', 'lots'],
+  ]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), /^error: --workers must be 'auto' or an integer from 1 to 64/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
