@@ -38,3 +38,5 @@ export { RunningStatsCollector, type NormMode, type NormKind } from './model/nor
 export { initBackend, backendInfo, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from './runtime/backend.js';
 export { CrevnetError, UserError, InternalError } from './runtime/errors.js';
 export { ffmpegBinary, ffprobeBinary } from './runtime/ffmpeg-paths.js';
+export { DataParallel, resolveWorkers, shardSizes, type WorkersSetting, type ParallelGradients } from './train/parallel.js';
+export { deferWeightGrads, WeightGradSink } from './model/conv3d.js';

@@ -112,7 +112,7 @@ export async function profileTrainStep(o: { config?: string | ModelConfig; batch
 
 export function formatProfile(p: StepProfile, top = 20): string {
   const lines = [
-    `training step profile: ${p.config} on ${p.backend}, batch ${p.batch}, ${p.frames} frames`,
+    `training step profile: ${p.config} on ${p.backend}, batch ${p.batch}, ${p.frames} frames, one thread (tf.profile cannot see worker threads)`,
     `unprofiled step ${p.plainWallMs.toFixed(0)} ms; profiled step ${p.wallMs.toFixed(0)} ms; ${p.kernelCount} kernels, ${p.kernelMs.toFixed(0)} ms in kernels (rest: JS, tape, profiler); peak ${(p.peakBytes / 2 ** 20).toFixed(1)} MiB`,
     '',
     `${'kernel'.padEnd(24)}${'count'.padStart(7)}${'ms'.padStart(10)}${'share'.padStart(8)}${'ms/call'.padStart(10)}`,

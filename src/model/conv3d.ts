@@ -198,7 +198,8 @@ export class WeightGradSink {
       } else {
         df = backpropFilter(x, dy, this.filterShape, this.stride, fastPad(k, this.stride));
       }
-      return withBias ? [df, sumToChannels(dy)] : [df];
+      // bias: Σ dy over (N,H,W) (measured on par with the ones-vector matMul of sumToChannels here)
+      return withBias ? [df, tf.sum(dy, [0, 1, 2])] : [df];
     });
   }
 }
@@ -214,7 +215,12 @@ export function deferWeightGrads(k: PackedConv): PackedConv {
   const withBias = k.bias !== undefined;
   const op = customOp<tf.Tensor4D>(([f]) => ({
     value: f!.reshape(f!.shape) as tf.Tensor4D,
-    gradFunc: () => sink.gradients(withBias),
+    // dy: the sum of what the uses returned for the filter (zeros from uses with this sink; real
+    // gradients from any use that computed its own, e.g. a reversible-backprop stack)
+    gradFunc: (dy) => {
+      const [df, ...db] = sink.gradients(withBias);
+      return [tf.add(dy, df!), ...db];
+    },
   }));
   const out: PackedConv = { f: k.bias ? op(k.f, k.bias) : op(k.f), stride: k.stride, sink };
   if (k.bias) out.bias = k.bias;

@@ -379,6 +379,7 @@ export class CrevNet {
         const kern = this.kernels();
         // Every step uses the same predictor weights: one weight-gradient kernel per weight and
         // backward pass (over all steps' (x, dy) concatenated) instead of one per step.
+        // (The encoder's weights are used by 2 batched calls only, E and D; deferring them measured no gain.)
         if (opts.deferWeightGrads ?? true) kern.layers = kern.layers.map((l) => deferLayerGrads(l));
         // Steps whose encoder input is ground truth, and steps whose decoded output is fed back.
         const nKnown = mode === 'teacher' ? steps : Math.min(steps, k - 2);

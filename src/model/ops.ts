@@ -9,7 +9,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from './custom-op.js';
-import { FUSED_KERNELS, fusedKernelsActive, runFused } from '../runtime/fused-kernels.js';
 
 /** Permutation as the fewest dims: size-1 dims dropped, dims adjacent in input and output merged. */
 function mergedPermutation(shape: readonly number[], perm: readonly number[]): { sizes: number[]; perm: number[] } {
@@ -74,7 +73,6 @@ export function sub<T extends tf.Tensor>(a: T, b: T): T {
 
 /** Untaped channel concat (for use inside custom ops). */
 export function rawConcatChannels(parts: readonly tf.Tensor4D[]): tf.Tensor4D {
-  if (fusedKernelsActive()) return runFused<tf.Tensor4D>(FUSED_KERNELS.concatChannels, Object.fromEntries(parts.map((t, i) => [`p${i}`, t])));
   const [n, h, w, c] = parts[0]!.shape;
   return rawTranspose(tf.concat([...parts], 0).reshape([parts.length, n * h * w, c]), [1, 0, 2]).reshape([n, h, w, parts.length * c]) as tf.Tensor4D;
 }
@@ -93,7 +91,6 @@ export function concatChannels(parts: readonly tf.Tensor4D[]): tf.Tensor4D {
 
 /** Untaped channel split (for use inside custom ops). */
 export function rawSplitChannels(x: tf.Tensor4D, parts: number): tf.Tensor4D[] {
-  if (fusedKernelsActive()) return runFused<tf.Tensor4D[]>(FUSED_KERNELS.splitChannels, { x }, { parts });
   const [n, h, w, pc] = x.shape;
   const c = pc / parts;
   const rows = n * h * w * c;

@@ -14,7 +14,6 @@ import * as tf from '@tensorflow/tfjs';
 import { conv3dPacked, packedConv, type PackedConv } from './conv3d.js';
 import { customOp } from './custom-op.js';
 import { concatChannels, rawConcatChannels, rawSplitChannels } from './ops.js';
-import { FUSED_KERNELS, fusedKernelsActive, runFused } from '../runtime/fused-kernels.js';
 
 export interface Conv3dParams {
   /** [3,3,3,Cin,Cout] */
@@ -120,16 +119,6 @@ export function disposeState(s: PredictorState | undefined): void {
  * s' = σ(f)⊙s + σ(i)⊙tanh(g), with tanh(g) = 2σ(2g) − 1 so one σ covers all gates.
  */
 export function lstmUpdate(gates: tf.Tensor4D, state: tf.Tensor4D): tf.Tensor4D {
-  if (fusedKernelsActive()) {
-    return customOp<tf.Tensor4D>(([g, s], save) => {
-      const S = tf.sigmoid(g!);
-      save([S, s!]);
-      return {
-        value: runFused<tf.Tensor4D>(FUSED_KERNELS.lstmCombine, { S, s: s! }),
-        gradFunc: (d, [sS, ss]) => runFused<tf.Tensor[]>(FUSED_KERNELS.lstmCombineGrad, { dy: d, S: sS!, s: ss! }),
-      };
-    })(gates, state);
-  }
   return customOp<tf.Tensor4D>(([g, s], save) => {
     const S = tf.sigmoid(g!);
     const [si, sf, sg] = rawSplitChannels(S as tf.Tensor4D, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
@@ -148,17 +137,6 @@ export function lstmUpdate(gates: tf.Tensor4D, state: tf.Tensor4D): tf.Tensor4D 
 
 /** h' = σ(G_o) ⊙ tanh(u) from G_w = 2u: σ(G_o)⊙(2σ(G_w) − 1). */
 export function outputGate(go: tf.Tensor4D, gw: tf.Tensor4D): tf.Tensor4D {
-  if (fusedKernelsActive()) {
-    return customOp<tf.Tensor4D>(([a, b], save) => {
-      const o = tf.sigmoid(a!);
-      const w = tf.sigmoid(b!);
-      save([o, w]);
-      return {
-        value: runFused<tf.Tensor4D>(FUSED_KERNELS.outputGate, { o, w }),
-        gradFunc: (d, [so, sw]) => runFused<tf.Tensor[]>(FUSED_KERNELS.outputGateGrad, { dy: d, o: so!, w: sw! }),
-      };
-    })(go, gw);
-  }
   return customOp<tf.Tensor4D>(([a, b], save) => {
     const so = tf.sigmoid(a!);
     const sw = tf.sigmoid(b!);
@@ -177,16 +155,6 @@ export function outputGate(go: tf.Tensor4D, gw: tf.Tensor4D): tf.Tensor4D {
 
 /** Attention gate: z2' = (1 − A)⊙z2 + A⊙h = z2 + A⊙(h − z2), A = σ(G_a). */
 export function attend(ga: tf.Tensor4D, h: tf.Tensor4D, z2: tf.Tensor4D): tf.Tensor4D {
-  if (fusedKernelsActive()) {
-    return customOp<tf.Tensor4D>(([g, hi, zi], save) => {
-      const a = tf.sigmoid(g!);
-      save([a, hi!, zi!]);
-      return {
-        value: runFused<tf.Tensor4D>(FUSED_KERNELS.attend, { a, h: hi!, z: zi! }),
-        gradFunc: (d, [sa, sh, sz]) => runFused<tf.Tensor[]>(FUSED_KERNELS.attendGrad, { dy: d, a: sa!, h: sh!, z: sz! }),
-      };
-    })(ga, h, z2);
-  }
   return customOp<tf.Tensor4D>(([g, hi, zi], save) => {
     const a = tf.sigmoid(g!);
     const diff = tf.sub(hi!, zi!);

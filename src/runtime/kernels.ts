@@ -8,7 +8,6 @@
  * dilation s, so it runs on the backend's fast Conv2D (XNNPACK on wasm).
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerFusedKernels } from './fused-kernels.js';
 
 type TensorInfo = tf.TensorInfo;
 type KernelBackend = tf.KernelBackend;
@@ -347,6 +346,5 @@ export function registerComposedKernels(backendName: string): void {
     replaceKernel('StridedSlice', backendName, fastWasmStridedSlice);
     replaceKernel('Identity', backendName, sharedWasmIdentity);
   }
-  registerFusedKernels(backendName);
   registered.add(backendName);
 }

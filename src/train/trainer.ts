@@ -16,6 +16,13 @@
  * state; Adam's moments, iteration count and bias-correction accumulators are restored; so on the
  * cpu backend N iterations straight equal N/2 + --resume N/2 bit for bit.
  *
+ * Data parallel (train.workers / --workers, src/train/parallel.ts): with more than one thread the batch is
+ * split into shards, the main thread computes one and worker threads (own tfjs each) the others; losses,
+ * gradients and BatchNorm running statistics are averaged by shard size and Adam runs once in the main
+ * thread, which sends the weights with every step. Deterministic for a given seed and thread count;
+ * BatchNorm batch statistics are per shard (like DDP without SyncBatchNorm). Runs saved before
+ * train.workers existed resume single-threaded.
+ *
  * "best" is chosen by validation SSIM (OpenSTL convention, R = 2) rather than MSE: under a short
  * budget the rollout first learns a blurry mean, which lowers MSE while SSIM (which punishes haze
  * on the black background) still gets worse — SSIM tracks visual quality and the bar of issue 7.
