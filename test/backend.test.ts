@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice } from '../src/runtime/backend.js';
-import { registerComposedKernels } from '../src/runtime/kernels.js';
+import { registerComposedKernels } from '../src/runtime/kernels/index.js';
 
 test('auto picks a working backend and records why earlier ones were skipped', async () => {
   const info = await initBackend('auto');

@@ -1,4 +1,4 @@
-/** The composed wasm Conv2DBackpropInput kernel (src/runtime/kernels.ts) against the cpu backend's stock kernel. */
+/** The composed wasm Conv2DBackpropInput kernel (src/runtime/kernels/backprop-input.ts) against the cpu backend's stock kernel. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';

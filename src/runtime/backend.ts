@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from './errors.js';
-import { registerComposedKernels } from './kernels.js';
+import { registerComposedKernels } from './kernels/index.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];

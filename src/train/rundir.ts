@@ -4,12 +4,14 @@
  * `.NAME.tmp-*` completely (manifest last), renames NAME → `.NAME.old-*`, the temp dir → NAME, then
  * deletes the old one; a kill between the two renames leaves no NAME/ but two hidden complete
  * copies. `recoverCheckpoint` puts the newest complete one back and removes leftovers.
+ * `truncateMetrics` cuts metrics.jsonl back to the checkpoint a session starts from.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { UserError } from '../runtime/errors.js';
+import { writeFileAtomic } from '../report/files.js';
 
 function alive(pid: number): boolean {
   try {
@@ -83,4 +85,20 @@ export async function recoverCheckpoint(runDir: string, name: string): Promise<s
   }
   for (const d of leftovers) if (existsSync(d)) await rm(d, { recursive: true, force: true });
   return note;
+}
+
+/** Keep only metrics.jsonl records up to `step` (lines written after the checkpoint are replayed). */
+export async function truncateMetrics(path: string, step: number): Promise<void> {
+  if (!existsSync(path)) return;
+  const keep: string[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as { step?: number };
+      if (typeof r.step === 'number' && r.step <= step) keep.push(line);
+    } catch {
+      // a line cut by a kill: drop it
+    }
+  }
+  await writeFileAtomic(path, keep.length ? `${keep.join('\n')}\n` : '');
 }

@@ -1,0 +1,102 @@
+/**
+ * CrevNet's training loss over a time-major sequence: teacher forcing (the paper) or the test-time
+ * rollout as the training graph. Clips whose encoder input is known in advance are encoded in ONE
+ * batched pass, and decoder outputs that are not fed back are decoded in one batched pass; each
+ * group keeps its own BatchNorm statistics and the running-stat updates are applied in the reference
+ * order (E₁, D₁, E₂, D₂, …), so the numbers equal separate calls per clip.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../runtime/errors.js';
+import { checkSequence, clipBatch, nextInput } from './clips.js';
+import { deferWeightGrads } from './deferred-weight-grads.js';
+import { modelKernels, normContext, runDecode, runEncode, type ModelParams } from './crevnet-kernels.js';
+import { RunningStatsCollector } from './norm.js';
+import { concatRows, sumSquaredError } from './ops.js';
+import { predictorStep, zeroState, type LayerKernels, type PredictorState } from './predictor.js';
+
+export type LossMode = 'teacher' | 'rollout';
+
+export interface LossOptions {
+  /** 'teacher' (paper, default) or 'rollout' (test-time loop as the training graph) */
+  mode?: LossMode;
+  /** known frames K for 'rollout' (default config.train.context, clamped to T) */
+  context?: number;
+  /**
+   * compute each predictor weight's gradient once over all clip steps (default true) instead of once
+   * per step; the same gradient up to float summation order (false = the per-use reference path)
+   */
+  deferWeightGrads?: boolean;
+}
+
+function deferLayerGrads(l: LayerKernels): LayerKernels {
+  return { g1: deferWeightGrads(l.g1), g2: deferWeightGrads(l.g2), o: deferWeightGrads(l.o), w11: deferWeightGrads(l.w11), att: deferWeightGrads(l.att) };
+}
+
+/**
+ * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) for a time-major sequence [T,B,H,W,C] (T ≥ 4).
+ * BatchNorm in train mode (running stats are updated).
+ */
+export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions): tf.Scalar {
+  const config = p.config;
+  const [t, b] = checkSequence(config, seq, 'loss: sequence', 4);
+  const mode = opts.mode ?? 'teacher';
+  if (mode !== 'teacher' && mode !== 'rollout') throw new UserError(`loss: unknown mode "${String(mode)}"`);
+  const k = mode === 'rollout' ? Math.min(opts.context ?? config.train.context, t) : t;
+  if (!Number.isInteger(k) || k < 3) throw new UserError(`loss: context must be an integer ≥ 3, got ${String(opts.context)}`);
+  const steps = t - 3;
+  const [h, w, c] = config.imageSize;
+  const collector = config.norm === 'batch' ? new RunningStatsCollector() : undefined;
+  try {
+    return tf.tidy(() => {
+      const kern = modelKernels(p);
+      // Every step uses the same predictor weights: one weight-gradient kernel per weight and
+      // backward pass (over all steps' (x, dy) concatenated) instead of one per step.
+      // (The encoder's weights are used by 2 batched calls only, E and D; deferring them measured no gain.)
+      if (opts.deferWeightGrads ?? true) kern.layers = kern.layers.map((l) => deferLayerGrads(l));
+      // Steps whose encoder input is ground truth, and steps whose decoded output is fed back.
+      const nKnown = mode === 'teacher' ? steps : Math.min(steps, k - 2);
+      const feedbackFrom = mode === 'teacher' ? Infinity : k - 2;
+      const known = runEncode(
+        config,
+        kern,
+        clipBatch(seq, 0, nKnown),
+        normContext(config, 'train', nKnown, Array.from({ length: nKnown }, (_, j) => 2 * (j + 1)), collector),
+      );
+      const known1 = (nKnown > 1 ? tf.split(known[0], nKnown, 0) : [known[0]]) as tf.Tensor4D[];
+      const known2 = (nKnown > 1 ? tf.split(known[1], nKnown, 0) : [known[1]]) as tf.Tensor4D[];
+      let state: PredictorState | undefined;
+      let xIn: tf.Tensor5D | undefined;
+      const pending: { i: number; z1: tf.Tensor4D; z2: tf.Tensor4D }[] = [];
+      const terms: tf.Scalar[] = [];
+      for (let i = 1; i <= steps; i++) {
+        const [z1, z2] =
+          i <= nKnown
+            ? [known1[i - 1]!, known2[i - 1]!]
+            : runEncode(config, kern, xIn!, normContext(config, 'train', 1, [2 * i], collector));
+        state ??= zeroState(config.predictorLayers, z1);
+        const r = predictorStep(kern.layers, z1, z2, state);
+        state = r.state;
+        if (i < feedbackFrom) {
+          pending.push({ i, z1: r.z1, z2: r.z2 });
+          continue;
+        }
+        const y = runDecode(config, kern, r.z1, r.z2, normContext(config, 'train', 1, [2 * i + 1], collector));
+        terms.push(sumSquaredError(y, clipBatch(seq, i, 1)));
+        xIn = nextInput(y, i, k, seq);
+      }
+      if (pending.length > 0) {
+        const n = pending.length;
+        const z1 = concatRows(pending.map((q) => q.z1));
+        const z2 = concatRows(pending.map((q) => q.z2));
+        const y = runDecode(config, kern, z1, z2, normContext(config, 'train', n, pending.map((q) => 2 * q.i + 1), collector));
+        // pending steps are consecutive from 1 in both modes
+        terms.push(sumSquaredError(y, clipBatch(seq, pending[0]!.i, n)));
+      }
+      collector?.apply();
+      const total = terms.length === 1 ? terms[0]! : tf.addN(terms);
+      return tf.div(total, 3 * b * h * w * c) as tf.Scalar;
+    });
+  } finally {
+    collector?.dispose();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * CrevNet's test-time rollout (architecture.md §7) with eval-mode normalisation: the known clips are
+ * encoded in one batched pass, then the loop steps the predictor, decodes and feeds its own
+ * predictions back. Each step runs in its own tidy; only the predictor state, the next input and
+ * the output frame survive it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../runtime/errors.js';
+import { decode, encode } from './autoencoder.js';
+import { checkSequence, clipBatch, nextInput, sliceRows } from './clips.js';
+import { disposeKernels, modelKernels, normContext, type ModelKernels, type ModelParams } from './crevnet-kernels.js';
+import { disposeState, predictorStep, zeroState, type PredictorState } from './predictor.js';
+
+/**
+ * context [K,B,H,W,C] (K ≥ 3 known frames) → predicted frames [horizon,B,H,W,C] (unclamped). Beyond
+ * the training length the loop keeps feeding its own predictions back.
+ */
+export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number): tf.Tensor5D {
+  const config = p.config;
+  const [k, b] = checkSequence(config, context, 'predict: context', 3);
+  if (!Number.isInteger(horizon) || horizon < 1) throw new UserError(`predict: horizon must be a positive integer, got ${horizon}`);
+  const [h, w, c] = config.imageSize;
+  const nKnown = k - 2;
+  const kern = tf.tidy(() => modelKernels(p) as unknown as tf.TensorContainer) as unknown as ModelKernels;
+  let known: [tf.Tensor4D, tf.Tensor4D] | undefined;
+  let state: PredictorState | undefined;
+  let xIn: tf.Tensor5D | undefined;
+  const outputs: tf.Tensor5D[] = [];
+  try {
+    known = tf.tidy(() => encode(kern.autoencoder, clipBatch(context, 0, nKnown), normContext(config, 'eval', nKnown)));
+    for (let i = 1; i <= k + horizon - 3; i++) {
+      const r = tf.tidy(() => {
+        const [z1, z2] =
+          i <= nKnown
+            ? [sliceRows(known![0], (i - 1) * b, b), sliceRows(known![1], (i - 1) * b, b)]
+            : encode(kern.autoencoder, xIn!, normContext(config, 'eval', 1));
+        const s = predictorStep(kern.layers, z1, z2, state ?? zeroState(config.predictorLayers, z1));
+        if (i <= k - 3) return { state: s.state } as unknown as tf.TensorContainer;
+        const y = decode(kern.autoencoder, s.z1, s.z2, normContext(config, 'eval', 1));
+        const next = nextInput(y, i, k, context);
+        return { state: s.state, next, out: next.slice([2, 0, 0, 0, 0], [1, b, h, w, c]) } as unknown as tf.TensorContainer;
+      }) as unknown as { state: PredictorState; next?: tf.Tensor5D; out?: tf.Tensor5D };
+      disposeState(state);
+      state = r.state;
+      if (r.next) {
+        xIn?.dispose();
+        xIn = r.next;
+      }
+      if (r.out) outputs.push(r.out);
+    }
+    return tf.tidy(() => (outputs.length === 1 ? outputs[0]!.clone() : tf.concat(outputs, 0)));
+  } finally {
+    tf.dispose(outputs);
+    if (known) tf.dispose(known);
+    disposeState(state);
+    xIn?.dispose();
+    disposeKernels(kern);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Composed kernels that replace slow or missing stock kernels of tfjs 4.22.0's wasm and cpu backends,
+ * one file each; `registerComposedKernels` installs them (runtime/backend.ts calls it).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { composedConv2DBackpropFilter } from './backprop-filter.js';
+import { composedConv2DBackpropInput } from './backprop-input.js';
+import { sharedWasmIdentity } from './identity.js';
+import { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } from './slice.js';
+
+export { composedConv2DBackpropFilter } from './backprop-filter.js';
+export { composedConv2DBackpropInput } from './backprop-input.js';
+export { sharedWasmIdentity } from './identity.js';
+export { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } from './slice.js';
+
+const registered = new Set<string>();
+
+function replaceKernel(kernelName: string, backendName: string, make: (stock?: tf.KernelFunc) => unknown): void {
+  const stock = tf.getKernel(kernelName, backendName);
+  if (stock) tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ kernelName, backendName, kernelFunc: make(stock?.kernelFunc) as tf.KernelFunc });
+}
+
+/**
+ * Install the composed kernels on `backendName`: Conv2DBackpropFilter on wasm and cpu; on wasm only,
+ * Conv2DBackpropInput (the stock cpu one is as fast as a cpu Conv2D), copy-free Slice/SplitV/Unpack/
+ * StridedSlice and a data-sharing Identity.
+ * A no-op elsewhere or when done already.
+ */
+export function registerComposedKernels(backendName: string): void {
+  if (backendName !== 'wasm' && backendName !== 'cpu') return;
+  if (registered.has(backendName)) return;
+  if (tf.getKernel('Conv2DBackpropFilter', backendName)) tf.unregisterKernel('Conv2DBackpropFilter', backendName);
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName,
+    kernelFunc: composedConv2DBackpropFilter(backendName) as unknown as tf.KernelFunc,
+  });
+  if (backendName === 'wasm') {
+    replaceKernel('Conv2DBackpropInput', backendName, (stock) => composedConv2DBackpropInput(backendName, stock));
+    replaceKernel('Slice', backendName, fastWasmSlice);
+    replaceKernel('SplitV', backendName, fastWasmSplitV);
+    replaceKernel('Unpack', backendName, fastWasmUnpack);
+    replaceKernel('StridedSlice', backendName, fastWasmStridedSlice);
+    replaceKernel('Identity', backendName, sharedWasmIdentity);
+  }
+  registered.add(backendName);
+}

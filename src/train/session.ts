@@ -1,0 +1,110 @@
+/**
+ * The start of a training session: a new run (config + overrides, fresh model, Adam and data stream)
+ * or a resume from last/ (the checkpoint's model, Adam state incl. its bias-correction accumulators,
+ * data RNG state and step; overrides checked against what a run must keep fixed).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../runtime/errors.js';
+import { loadMnistDigits } from '../data/idx.js';
+import { Rng } from '../data/rng.js';
+import { MovingMnistStream } from '../data/moving-mnist.js';
+import { configToJson, loadConfig, TrainConfigSchema, type ModelConfig, type TrainConfig } from '../model/config.js';
+import { CrevNet } from '../model/crevnet.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { parseTrainState, restoreAdamAccumulators, type BestScore } from './state.js';
+import type { TrainOptions, TrainOverrides } from './types.js';
+
+export interface Session {
+  model: CrevNet;
+  optimizer: tf.AdamOptimizer;
+  stream: MovingMnistStream;
+  settings: TrainConfig;
+  step: number;
+  best: BestScore | null;
+  trainSeconds: number;
+  config: ModelConfig;
+}
+
+function validateSettings(s: unknown, source: string): TrainConfig {
+  const r = TrainConfigSchema.safeParse(s);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new UserError(`${source}: train.${i.path.map(String).join('.')}: ${i.message}`);
+  }
+  return r.data;
+}
+
+function definedOverrides(o: TrainOverrides | undefined): TrainOverrides {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o ?? {})) if (v !== undefined) out[k] = v;
+  return out as TrainOverrides;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export async function startSession(o: TrainOptions, runDir: string, note: (s: string) => void): Promise<Session> {
+  const overrides = definedOverrides(o.overrides);
+  const lastDir = join(runDir, 'last');
+  if (!o.resume) {
+    if (!o.config) throw new UserError('--config is required for a new training run');
+    if (existsSync(lastDir)) throw new UserError(`${runDir} already holds a training run (last/); pass --resume to continue it or choose another --out`);
+    const config = await loadConfig(o.config);
+    const settings = validateSettings({ ...config.train, ...overrides }, o.config);
+    config.train = settings;
+    const model = CrevNet.create(config, settings.seed);
+    const optimizer = tf.train.adam(settings.lr, settings.betas[0], settings.betas[1], settings.epsilon);
+    const digits = await loadMnistDigits('train');
+    const stream = new MovingMnistStream(digits, new Rng(settings.seed), { frames: settings.frames, size: config.imageSize[0] });
+    return { model, optimizer, stream, settings, step: 0, best: null, trainSeconds: 0, config };
+  }
+
+  if (!existsSync(lastDir)) throw new UserError(`nothing to resume: ${lastDir} does not exist`);
+  const ck = await loadCheckpoint(lastDir);
+  try {
+    const state = parseTrainState(ck.state, lastDir);
+    const saved = ck.model.config;
+    if (o.config) {
+      const given = await loadConfig(o.config);
+      const a = configToJson(given);
+      const b = configToJson(saved);
+      if (!sameJson(a.model, b.model)) {
+        throw new UserError(`--config ${o.config} describes a different model than the checkpoint in ${lastDir} (config "${saved.name}"); resume without --config or start a new run with another --out`);
+      }
+    }
+    if (overrides.seed !== undefined && overrides.seed !== state.settings.seed) {
+      throw new UserError(`--seed ${overrides.seed} differs from the run's seed ${state.settings.seed}; the seed only applies to a new run`);
+    }
+    if (overrides.validationSequences !== undefined && overrides.validationSequences !== state.settings.validationSequences) {
+      throw new UserError(`the validation set size is fixed for a run (${state.settings.validationSequences} sequences); start a new run to change it`);
+    }
+    // runs saved before train.workers existed were trained single-threaded: keep that on resume
+    const settings = validateSettings({ workers: 1, ...(state.settings as Partial<TrainConfig>), ...overrides }, lastDir);
+    for (const k of Object.keys(overrides) as (keyof TrainOverrides)[]) {
+      if (!sameJson(state.settings[k], settings[k])) note(`resume: ${k} ${JSON.stringify(state.settings[k])} → ${JSON.stringify(settings[k])}`);
+    }
+    if (settings.iterations !== state.settings.iterations && settings.schedule.type === 'onecycle') {
+      note('warning: changing --iterations reshapes the one-cycle schedule from here on');
+    }
+    const config = saved;
+    config.train = settings;
+    const optimizer = tf.train.adam(settings.lr, settings.betas[0], settings.betas[1], settings.epsilon);
+    if (ck.optimizerWeights && ck.optimizerWeights.length > 0) {
+      await optimizer.setWeights(ck.optimizerWeights);
+      if (state.adam) restoreAdamAccumulators(optimizer, state.adam);
+    } else if (state.step > 0) {
+      throw new UserError(`${lastDir} has no optimizer state; it cannot be resumed exactly`);
+    }
+    const digits = await loadMnistDigits('train');
+    const stream = new MovingMnistStream(digits, Rng.fromState(state.rngState), { frames: settings.frames, size: config.imageSize[0] });
+    return { model: ck.model, optimizer, stream, settings, step: state.step, best: state.best, trainSeconds: state.trainSeconds ?? 0, config };
+  } catch (err) {
+    ck.model.dispose();
+    throw err;
+  } finally {
+    for (const w of ck.optimizerWeights ?? []) w.tensor.dispose();
+  }
+}

@@ -1,0 +1,69 @@
+/** The public contract of `train()` (trainer.ts): its options and hooks, the records it logs, its result. */
+import type * as tf from '@tensorflow/tfjs';
+import type { TrainConfig } from '../model/config.js';
+import type { TrainProgress } from './progress.js';
+import type { BestScore } from './state.js';
+
+export type TrainOverrides = Partial<
+  Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery' | 'workers'>
+>;
+
+export interface TrainOptions {
+  /** config name or path; required for a new run, optional with `resume` (must match the checkpoint) */
+  config?: string;
+  /** run directory (default outputs/runs/<config>-<timestamp>; required with `resume`) */
+  out?: string;
+  resume?: boolean;
+  overrides?: TrainOverrides;
+  /** save a checkpoint and stop once this many iterations are done (the schedule still spans `iterations`) */
+  stopAt?: number;
+  /** aborting saves a checkpoint after the current iteration and returns status 'interrupted' */
+  signal?: AbortSignal;
+  /** the command line, appended to command.txt */
+  command?: string;
+  progress?: TrainProgress;
+  /** skip loss_curve/summary at the end (tests) */
+  skipReport?: boolean;
+}
+
+export interface StepRecord {
+  type: 'train';
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  sec: number;
+}
+
+export interface ValidationRecord {
+  type: 'val';
+  step: number;
+  count: number;
+  mse: number;
+  mae: number;
+  ssim: number;
+  ssimStrict: number;
+  psnr: number;
+  best: boolean;
+  sec: number;
+}
+
+export interface TrainHooks {
+  onStep?(r: StepRecord): void;
+  onValidation?(r: ValidationRecord): void;
+  onCheckpoint?(kind: 'last' | 'best', dir: string, step: number): void | Promise<void>;
+  /** test hook: transform the loss inside the gradient tape (e.g. inject a NaN) */
+  lossHook?(iteration: number, loss: tf.Scalar): tf.Scalar;
+}
+
+export interface TrainResult {
+  status: 'completed' | 'interrupted' | 'stopped';
+  runDir: string;
+  step: number;
+  iterations: number;
+  lastLoss: number;
+  best: BestScore | null;
+  /** mean seconds per iteration in this session (validation and checkpoints excluded) */
+  secondsPerIteration: number;
+  settings: TrainConfig;
+}
