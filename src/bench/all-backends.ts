@@ -3,7 +3,7 @@
  * process (a process has one tfjs engine and wasm/native backends cannot be unloaded), one after the
  * other so they do not compete for the cores.
  */
-import { spawn } from 'node:child_process';
+import { runProcess } from './run-process.js';
 
 export const ALL_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 
@@ -20,18 +20,7 @@ export async function benchInChild(backend: string, benchArgs: string[]): Promis
   const script = process.argv[1];
   if (!script) return { backend, available: false, reason: 'cannot locate the crevnet CLI script' };
   const argv = [...process.execArgv, script, '--backend', backend, 'bench', '--json', ...benchArgs];
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, argv, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CREVNET_BACKEND: backend },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
+  const { code, stdout, stderr } = await runProcess(process.execPath, argv, { env: { ...process.env, CREVNET_BACKEND: backend } });
   if (code !== 0) {
     const line = stderr.split('\n').find((l) => l.startsWith('error:')) ?? stderr.trim().split('\n').pop() ?? `exit code ${code}`;
     const unavailable = /not available/.test(line);

@@ -2,7 +2,7 @@
  * The PyTorch peer (../shared/peers/crevnet_ref.py) run through scripts/peer-bench.sh, for ratios
  * measured in the same run as our own benchmark.
  */
-import { spawn } from 'node:child_process';
+import { runProcess } from './run-process.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,15 +62,7 @@ export async function runPeer(config: ModelConfig, o: PeerOptions = {}): Promise
   const command = `scripts/peer-bench.sh ${args.join(' ')}`;
   const empty = { command, trainStepSeconds: null, inferSeqPerSecond: null, inferBatch: null, params: null };
   if (!existsSync(script)) return { ...empty, skipped: `${script} not found` };
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('bash', [script, ...args], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
+  const { code, stdout, stderr } = await runProcess('bash', [script, ...args], { cwd: packageRoot() });
   const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (code !== 0 || !line) {
     const why = stderr.trim().split('\n').pop() ?? `exit code ${code}`;
