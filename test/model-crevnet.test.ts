@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadConfig, type ModelConfig } from '../src/model/config.js';
 import { CrevNet, paramCountsFor } from '../src/model/crevnet.js';
+import { sumSquaredPlusAbsError } from '../src/model/ops.js';
 import { layerParamCount, predictorStep, prepareLayer, zeroState, type LayerParams, type PredictorState } from '../src/model/predictor.js';
 
 function maxErr(a: tf.Tensor, b: tf.Tensor): number {
@@ -30,7 +31,7 @@ function runningStats(m: CrevNet): Float32Array[] {
  * Reference: the peer's train_loss / predict written step by step with separate encode/decode calls
  * (train mode updates running stats at every call, in call order E1, D1, E2, D2, …).
  */
-function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number): number {
+function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0): number {
   return tf.tidy(() => {
     const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
     const steps = seq.shape[0] - 3;
@@ -44,6 +45,7 @@ function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout'
       state = r.state;
       const out = m.decode(r.z1, r.z2, 'train');
       loss += tf.mean(tf.squaredDifference(out, frames(seq, i, 3))).dataSync()[0]!;
+      loss += l1 * tf.mean(tf.abs(tf.sub(out, frames(seq, i, 3)))).dataSync()[0]!;
       if (mode === 'rollout') {
         if (i < k - 2) xIn = frames(seq, i, 3);
         else if (i === k - 2) xIn = tf.concat([frames(seq, k - 2, 2), out.slice([2], [1])], 0) as tf.Tensor5D;
@@ -109,17 +111,17 @@ test('create() is deterministic in the seed (PyTorch default init bounds)', asyn
   [a, b, c].forEach((m) => m.dispose());
 });
 
-for (const mode of ['teacher', 'rollout'] as const) {
-  test(`batched ${mode} loss equals the step-by-step reference, running statistics included`, async () => {
+for (const [mode, l1] of [['teacher', 0], ['rollout', 0], ['rollout', 0.7]] as const) {
+  test(`batched ${mode} loss${l1 ? ` with an L1 term (weight ${l1})` : ''} equals the step-by-step reference, running statistics included`, async () => {
     await initBackend('wasm');
     const cfg = await loadConfig('tiny');
     const ours = CrevNet.create(cfg, 7);
     const ref = CrevNet.create(cfg, 7);
     const seq = sequence(cfg, 7, 2, 8);
     const k = 4;
-    const l = ours.loss(seq, { mode, context: k });
+    const l = ours.loss(seq, { mode, context: k, l1 });
     const got = l.dataSync()[0]!;
-    const want = referenceLoss(ref, seq, mode, k);
+    const want = referenceLoss(ref, seq, mode, k, l1);
     assert.ok(Math.abs(got - want) < 1e-5 * want, `${got} vs ${want}`);
     const ra = runningStats(ours);
     runningStats(ref).forEach((r, i) => r.forEach((v, j) => assert.ok(Math.abs(v - ra[i]![j]!) < 1e-5, `running stat ${i}`)));
@@ -128,6 +130,32 @@ for (const mode of ['teacher', 'rollout'] as const) {
     ref.dispose();
   });
 }
+
+test('the fused squared + L1 error has the gradient 2·d + w·sign(d) of its autodiff composition', async () => {
+  await initBackend('wasm');
+  const y = tf.tensor1d([0.3, -0.2, 0.05, 1.5, 0]);
+  const t = tf.tensor1d([0.1, 0.4, 0.05, 1.0, 0.2]);
+  const w = 0.6;
+  const fused = tf.grads((a: tf.Tensor, b: tf.Tensor) => sumSquaredPlusAbsError(a, b, w))([y, t]);
+  const plain = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.add(tf.sum(tf.squaredDifference(a, b)), tf.mul(tf.sum(tf.abs(tf.sub(a, b))), w)))([y, t]);
+  const value = sumSquaredPlusAbsError(y, t, w).dataSync()[0]!;
+  // Σd² = 0.04 + 0.36 + 0 + 0.25 + 0.04 = 0.69, Σ|d| = 0.2 + 0.6 + 0 + 0.5 + 0.2 = 1.5
+  assert.ok(Math.abs(value - (0.69 + w * 1.5)) < 1e-6, String(value));
+  // tfjs's abs gradient at 0 is −1; ours is sign(0) = 0 (PyTorch's L1 convention): compare elsewhere
+  const at = (g: tf.Tensor, idx: number[]) => tf.gather(g, idx);
+  const rest = [0, 1, 3, 4];
+  for (let i = 0; i < 2; i++) assert.ok(maxErr(at(fused[i]!, rest), at(plain[i]!, rest)) < 1e-6, `input ${i}`);
+  assert.deepEqual([fused[0]!.dataSync()[2], fused[1]!.dataSync()[2]].map(Math.abs), [0, 0], 'no gradient where prediction = truth');
+  tf.dispose([y, t, ...fused, ...plain]);
+  const cfg = await loadConfig('tiny');
+  const model = CrevNet.create(cfg, 1);
+  const seq = sequence(cfg, 4, 1, 2);
+  const before = tf.memory().numTensors;
+  for (const bad of [-1, Number.NaN]) assert.throws(() => model.loss(seq, { l1: bad }), /l1 weight must be a finite number ≥ 0/);
+  assert.equal(tf.memory().numTensors, before, 'a refused loss call leaks nothing');
+  seq.dispose();
+  model.dispose();
+});
 
 test('predict equals the test-time reference loop (K = 4, 5 frames beyond the context; K = 3)', async () => {
   await initBackend('wasm');

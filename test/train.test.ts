@@ -108,7 +108,7 @@ test('a non-finite loss stops training, names the iteration and leaves last/ unt
   }
 });
 
-test('resume refuses a different model config or seed; fresh runs refuse an existing run dir', async () => {
+test('resume refuses a different model config or seed, accepts a new validation set (new best/ series); fresh runs refuse an existing run dir', async () => {
   await initBackend('wasm');
   const { dir, cleanup } = await tempDir('crevnet-resume-');
   try {
@@ -121,6 +121,13 @@ test('resume refuses a different model config or seed; fresh runs refuse an exis
     await assert.rejects(train({ config: cfg, out: run }), user(/already holds a training run/));
     await assert.rejects(train({ out: join(dir, 'none'), resume: true }), user(/nothing to resume/));
     await assert.rejects(train({ resume: true }), user(/--resume needs --out/));
+    // a new validation set size is accepted on resume and starts a new best/ series
+    const v = await train({ config: cfg, out: join(dir, 'val'), overrides: { iterations: 4, validateEvery: 2, checkpointEvery: 1, validationSequences: 2 }, stopAt: 2, skipReport: true });
+    assert.equal(v.best?.step, 2);
+    const w = await train({ out: join(dir, 'val'), resume: true, overrides: { validationSequences: 3 }, stopAt: 3, skipReport: true });
+    assert.equal(w.best, null, 'scores on 2 sequences are not compared with scores on 3');
+    const saved = JSON.parse(await readFile(join(dir, 'val', 'last', 'state.json'), 'utf8')) as { best: unknown; settings: { validationSequences: number } };
+    assert.deepEqual([saved.best, saved.settings.validationSequences], [null, 3]);
     // the CLI turns it into one `error:` line and exit code 2
     const r = await runCli(['--backend', 'wasm', 'train', '--config', 'small', '--out', run, '--resume']);
     assert.equal(r.code, 2);

@@ -14,6 +14,7 @@ interface TrainCliOptions {
   lr?: number;
   seed?: number;
   mode?: 'teacher' | 'rollout';
+  l1?: number;
   gradClip?: number;
   checkpointEvery?: number;
   validateEvery?: number;
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('--lr <x>', 'learning rate (peak for one-cycle)', parseNumberOption('--lr'))
     .option('--seed <n>', 'seed of the model init and the data stream (new runs)', parseIntOption('--seed'))
     .addOption(new Option('--mode <mode>', "loss: 'teacher' forcing (paper) or the test-time 'rollout'").choices(['teacher', 'rollout']))
+    .option('--l1 <w>', 'add w·mean|prediction − truth| to the MSE loss (train.l1; 0 = MSE only, as in the paper)', parseNumberOption('--l1'))
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
     .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
@@ -58,6 +60,7 @@ export function register(program: Command): void {
           lr: opts.lr,
           seed: opts.seed,
           mode: opts.mode,
+          l1: opts.l1,
           gradClip: opts.gradClip,
           checkpointEvery: opts.checkpointEvery,
           validateEvery: opts.validateEvery,

@@ -11,7 +11,7 @@ import { checkSequence, clipBatch, nextInput } from './clips.js';
 import { deferWeightGrads } from './deferred-weight-grads.js';
 import { modelKernels, normContext, runDecode, runEncode, type ModelParams } from './crevnet-kernels.js';
 import { RunningStatsCollector } from './norm.js';
-import { concatRows, sumSquaredError } from './ops.js';
+import { concatRows, sumSquaredError, sumSquaredPlusAbsError } from './ops.js';
 import { predictorStep, zeroState, type LayerKernels, type PredictorState } from './predictor.js';
 
 export type LossMode = 'teacher' | 'rollout';
@@ -26,6 +26,8 @@ export interface LossOptions {
    * per step; the same gradient up to float summation order (false = the per-use reference path)
    */
   deferWeightGrads?: boolean;
+  /** weight of an added L1 term, Σ mean|X̂ − X| (default 0 = the paper's pure MSE) */
+  l1?: number;
 }
 
 function deferLayerGrads(l: LayerKernels): LayerKernels {
@@ -33,7 +35,8 @@ function deferLayerGrads(l: LayerKernels): LayerKernels {
 }
 
 /**
- * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) for a time-major sequence [T,B,H,W,C] (T ≥ 4).
+ * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] for a time-major sequence
+ * [T,B,H,W,C] (T ≥ 4).
  * BatchNorm in train mode (running stats are updated).
  */
 export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions): tf.Scalar {
@@ -43,6 +46,9 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
   if (mode !== 'teacher' && mode !== 'rollout') throw new UserError(`loss: unknown mode "${String(mode)}"`);
   const k = mode === 'rollout' ? Math.min(opts.context ?? config.train.context, t) : t;
   if (!Number.isInteger(k) || k < 3) throw new UserError(`loss: context must be an integer ≥ 3, got ${String(opts.context)}`);
+  const l1 = opts.l1 ?? 0;
+  if (!(l1 >= 0) || !Number.isFinite(l1)) throw new UserError(`loss: l1 weight must be a finite number ≥ 0, got ${String(opts.l1)}`);
+  const frameError = (y: tf.Tensor, target: tf.Tensor) => (l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target));
   const steps = t - 3;
   const [h, w, c] = config.imageSize;
   const collector = config.norm === 'batch' ? new RunningStatsCollector() : undefined;
@@ -81,7 +87,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
           continue;
         }
         const y = runDecode(config, kern, r.z1, r.z2, normContext(config, 'train', 1, [2 * i + 1], collector));
-        terms.push(sumSquaredError(y, clipBatch(seq, i, 1)));
+        terms.push(frameError(y, clipBatch(seq, i, 1)));
         xIn = nextInput(y, i, k, seq);
       }
       if (pending.length > 0) {
@@ -90,7 +96,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
         const z2 = concatRows(pending.map((q) => q.z2));
         const y = runDecode(config, kern, z1, z2, normContext(config, 'train', n, pending.map((q) => 2 * q.i + 1), collector));
         // pending steps are consecutive from 1 in both modes
-        terms.push(sumSquaredError(y, clipBatch(seq, pending[0]!.i, n)));
+        terms.push(frameError(y, clipBatch(seq, pending[0]!.i, n)));
       }
       collector?.apply();
       const total = terms.length === 1 ? terms[0]! : tf.addN(terms);

@@ -136,3 +136,22 @@ export function sumSquaredError(y: tf.Tensor, target: tf.Tensor): tf.Scalar {
     };
   })(y, target);
 }
+
+/**
+ * Σ (y − t)² + l1·Σ |y − t| as a scalar (l1 > 0): one difference saved for both terms. The L1 part's
+ * gradient is l1·sign(y − t), so small errors (a faint haze on the black background) are pushed to
+ * exactly zero, which the squared term barely does.
+ */
+export function sumSquaredPlusAbsError(y: tf.Tensor, target: tf.Tensor, l1: number): tf.Scalar {
+  return customOp<tf.Scalar>(([yi, ti], save) => {
+    const diff = tf.sub(yi!, ti!);
+    save([diff]);
+    return {
+      value: tf.add(tf.sum(tf.square(diff)), tf.mul(tf.sum(tf.abs(diff)), l1)),
+      gradFunc: (d, saved) => {
+        const g = tf.mul(tf.add(tf.mul(saved[0]!, 2), tf.mul(tf.sign(saved[0]!), l1)), d);
+        return [g, tf.neg(g)];
+      },
+    };
+  })(y, target);
+}

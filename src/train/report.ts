@@ -66,7 +66,7 @@ export function lossCurveSvg(r: RunReportInput, title: string): string {
     {
       title: 'Training loss',
       xLabel: 'iteration',
-      yLabel: `loss (${r.settings.mode})`,
+      yLabel: `loss (${r.settings.mode}${r.settings.l1 > 0 ? `, MSE + ${r.settings.l1}·L1` : ''})`,
       yScale: positive ? 'log' : 'linear',
       xDomain: [0, xMax],
       series: [

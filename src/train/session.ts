@@ -78,9 +78,9 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
     if (overrides.seed !== undefined && overrides.seed !== state.settings.seed) {
       throw new UserError(`--seed ${overrides.seed} differs from the run's seed ${state.settings.seed}; the seed only applies to a new run`);
     }
-    if (overrides.validationSequences !== undefined && overrides.validationSequences !== state.settings.validationSequences) {
-      throw new UserError(`the validation set size is fixed for a run (${state.settings.validationSequences} sequences); start a new run to change it`);
-    }
+    // Scores on another validation set are not comparable: a new size starts a new best/ series.
+    const newValidationSet = overrides.validationSequences !== undefined && overrides.validationSequences !== state.settings.validationSequences;
+    if (newValidationSet) note(`resume: new validation set (${overrides.validationSequences} sequences); best/ is replaced at the next validation`);
     // runs saved before train.workers existed were trained single-threaded: keep that on resume
     const settings = validateSettings({ workers: 1, ...(state.settings as Partial<TrainConfig>), ...overrides }, lastDir);
     for (const k of Object.keys(overrides) as (keyof TrainOverrides)[]) {
@@ -100,7 +100,7 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
     }
     const digits = await loadMnistDigits('train');
     const stream = new MovingMnistStream(digits, Rng.fromState(state.rngState), { frames: settings.frames, size: config.imageSize[0] });
-    return { model: ck.model, optimizer, stream, settings, step: state.step, best: state.best, trainSeconds: state.trainSeconds ?? 0, config };
+    return { model: ck.model, optimizer, stream, settings, step: state.step, best: newValidationSet ? null : state.best, trainSeconds: state.trainSeconds ?? 0, config };
   } catch (err) {
     ck.model.dispose();
     throw err;
