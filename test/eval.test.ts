@@ -51,14 +51,28 @@ test('eval on a small generated set: finite metrics, per-frame arrays of horizon
   assert.ok(report.ssim <= 1 && report.mse >= 0);
 });
 
+test('evaluate with 2 workers gives the metrics of 1 worker (batch 3: shards 2+1)', async () => {
+  const opts = { model: ck, count: 5, context: 4, horizon: 3, batch: 3, stripCount: 0 };
+  const one = (await evaluate({ ...opts, workers: 1 })).report;
+  const two = (await evaluate({ ...opts, workers: 2 })).report;
+  assert.equal(one.workers, 1);
+  assert.equal(two.workers, 2);
+  for (const k of ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr'] as const) {
+    assert.ok(Math.abs(one[k] - two[k]) <= 1e-5 * Math.max(1, Math.abs(one[k])), `${k}: ${one[k]} vs ${two[k]}`);
+    one.perFrame[k].forEach((v, i) => assert.ok(Math.abs(v - two.perFrame[k][i]!) <= 1e-5 * Math.max(1, Math.abs(v)), `${k}[${i}]`));
+  }
+  assert.deepEqual(two.baseline, one.baseline);
+});
+
 test('--json prints the documented keys; --out writes report.json, per_frame.csv and the plots', async () => {
   const out = join(dir, 'out');
-  const r = await runCli(['--backend', 'wasm', 'eval', '--model', ck, '--count', '3', '--context', '4', '--horizon', '4', '--json', '--out', out]);
+  const r = await runCli(['--backend', 'wasm', 'eval', '--model', ck, '--count', '3', '--context', '4', '--horizon', '4', '--workers', '2', '--json', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
   for (const k of ['model', 'data', 'count', 'mse', 'mae', 'ssim', 'ssimStrict', 'psnr', 'perFrame', 'baseline', 'seconds', 'backend']) assert.ok(k in j, k);
   assert.equal(j.count, 3);
   assert.equal(j.backend, 'wasm');
+  assert.equal(j.workers, 2);
   const base = j.baseline as Record<string, Record<string, unknown>>;
   for (const b of ['copyLast', 'zeros']) {
     for (const k of ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr', 'perFrame']) assert.ok(k in base[b]!, `${b}.${k}`);

@@ -1,8 +1,8 @@
 /**
  * Data-parallel training over worker_threads (src/train/parallel.ts): shard arithmetic, gradients equal
  * to a single-thread step where they must be (identical shards bit for bit; GroupNorm to 1e-5), no
- * tensor leaks, errors and dead workers reported instead of hanging, and a 2-thread training run that
- * resumes bit for bit.
+ * tensor leaks, errors and dead workers reported instead of hanging, a 2-thread training run that
+ * resumes bit for bit, and the sharded test rollout (predict) equal to the single-thread one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadConfig, parseConfig, type ModelConfig } from '../src/model/config.js';
 import { CrevNet } from '../src/model/crevnet.js';
-import { DataParallel, resolveWorkers, shardSizes, sliceSamples } from '../src/train/parallel.js';
+import { DataParallel, placeSamples, resolveWorkers, shardSizes, sliceSamples } from '../src/train/parallel.js';
 import { train } from '../src/train/trainer.js';
 import { readJsonl, runCli, tempDir, tinyConfig } from './train-helpers.js';
 
@@ -25,6 +25,10 @@ test('shard sizes, sample slicing, worker resolution and the train.workers confi
   const a = Float32Array.from({ length: 12 }, (_, i) => i);
   assert.deepEqual([...sliceSamples(a, 2, 3, 1, 2)], [2, 3, 4, 5, 8, 9, 10, 11]);
   assert.deepEqual([...sliceSamples(a, 2, 3, 0, 1)], [0, 1, 6, 7]);
+  const back = new Float32Array(12);
+  placeSamples(back, sliceSamples(a, 2, 3, 0, 1), 2, 3, 0, 1);
+  placeSamples(back, sliceSamples(a, 2, 3, 1, 2), 2, 3, 1, 2);
+  assert.deepEqual(back, a, 'placeSamples inverts sliceSamples');
   assert.equal(resolveWorkers(3, 'wasm'), 3);
   assert.equal(resolveWorkers('auto', 'tensorflow'), 1);
   assert.ok([1, 2].includes(resolveWorkers('auto', 'wasm')));
@@ -220,5 +224,50 @@ test('crevnet train/bench reject a bad --workers with a one-line error', async (
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr.trim(), /^error: --workers must be 'auto' or an integer from 1 to 64/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('predict on 2 threads equals the single-thread rollout per sequence (batch 3: shards 2+1), current weights, no leaks; a closed pool refuses (wasm)', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const [h, w, c] = cfg.imageSize;
+  const K = 4;
+  const horizon = 3;
+  const B = 3;
+  const shape: [number, number, number, number, number] = [K, B, h, w, c];
+  const context = seqData(cfg, K, B, 11);
+  const model = CrevNet.create(cfg, 2);
+  const pool = await DataParallel.start(model, 2);
+  const frame = h * w * c;
+  /** prediction of sequence b, [horizon, H·W·C] flattened */
+  const sequence = (y: Float32Array, b: number) => {
+    const out = new Float32Array(horizon * frame);
+    for (let t = 0; t < horizon; t++) out.set(y.subarray((t * B + b) * frame, (t * B + b + 1) * frame), t * frame);
+    return out;
+  };
+  const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  try {
+    for (let round = 0; round < 2; round++) {
+      const before = tf.memory().numTensors;
+      const got = await pool.predict(context, shape, horizon);
+      assert.equal(tf.memory().numTensors, before, `round ${round}: no tensors leak`);
+      const ref = tf.tidy(() => model.predict(tf.tensor5d(context, shape), horizon).dataSync().slice() as Float32Array);
+      assert.equal(got.length, ref.length);
+      for (let b = 0; b < B; b++) {
+        const d = maxDiff(sequence(got, b), sequence(ref, b));
+        assert.ok(d <= 1e-5, `round ${round}, sequence ${b}: max |Δ| ${d}`);
+      }
+      // the sequences differ, so a swapped shard would show
+      assert.ok(maxDiff(sequence(ref, 0), sequence(ref, 2)) > 1e-3);
+      // the workers must use the weights of the next request, incl. running statistics
+      tf.tidy(() => model.namedWeights().forEach((nw) => nw.variable.assign(tf.mul(nw.variable, 1.1))));
+    }
+  } finally {
+    await pool.close();
+  }
+  try {
+    await assert.rejects(pool.predict(context, shape, horizon), /closed/);
+  } finally {
+    model.dispose();
   }
 });

@@ -1,7 +1,7 @@
 /** `crevnet eval`: the 10→10 test rollout of a checkpoint beside two trivial baselines. */
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { action, parseIntOption, parsePositiveInt, startBackend } from './common.js';
+import { action, parseIntOption, parsePositiveInt, parseWorkers, startBackend } from './common.js';
 import { evaluate } from '../eval/evaluate.js';
 import { formatEvalTable } from '../eval/report.js';
 import { toJson } from '../report/files.js';
@@ -18,6 +18,7 @@ interface EvalCliOptions {
   out?: string;
   json?: boolean;
   strip: number;
+  workers: number | 'auto';
 }
 
 function progressReporter(): { update: (done: number, total: number) => void; stop: () => void } {
@@ -66,6 +67,7 @@ export function register(program: Command): void {
     .option('--batch <b>', 'sequences per batch', parsePositiveInt('--batch'), 16)
     .option('--out <dir>', 'write report.json, per_frame.csv, per_frame.png/.svg, samples.png/.svg')
     .option('--strip <n>', 'sequences in samples.png', parseIntOption('--strip'), 4)
+    .option('--workers <n|auto>', "threads for the model's rollout (main included); auto = 2 on the single-threaded wasm/cpu backends (if 2 cores), 1 on tensorflow", parseWorkers('--workers'), 'auto')
     .option('--json', 'print the report as JSON')
     .action(
       action(async (opts: EvalCliOptions, cmd: Command) => {
@@ -83,6 +85,7 @@ export function register(program: Command): void {
             batch: opts.batch,
             out: opts.out,
             stripCount: Math.max(0, opts.strip),
+            workers: opts.workers,
             onProgress: progress.update,
           });
         } finally {

@@ -2,13 +2,16 @@
  * `crevnet eval` as a library: the 10→10 test rollout of a checkpoint on a data set (the published
  * mnist_test_seq.npy, any .npy in its layout, or sequences generated from MNIST test digits), scored
  * with the OpenSTL metrics beside two trivial baselines (copy the last context frame; black frames),
- * in batches, with optional report files.
+ * in batches, with optional report files. The model's rollout runs on `workers` threads
+ * (DataParallel, src/train/parallel.ts): each batch is split over the main thread and worker threads.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
+import { CrevNet } from '../model/crevnet.js';
+import { DataParallel, resolveWorkers, type WorkersSetting } from '../train/parallel.js';
 import { GeneratedSequenceSource, NpySequenceSource, DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED, type SequenceSource } from './sources.js';
-import { copyLastForecaster, modelForecaster, runForecasters, zerosForecaster, type Forecaster, type Predictor } from './forecast.js';
+import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type Forecaster, type Predictor } from './forecast.js';
 import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalReport, type WrittenEvalFiles } from './report.js';
 import { resolveModelDir } from './pretrained.js';
 
@@ -31,6 +34,8 @@ export interface EvalOptions {
   out?: string;
   /** sequences in the strip image (default 4) */
   stripCount?: number;
+  /** threads for the model's rollout (main included): a count, or 'auto' (default; see resolveWorkers) */
+  workers?: WorkersSetting;
   onProgress?: (done: number, total: number) => void;
   /** use this predictor instead of loading a checkpoint (tests, the trainer) */
   predictor?: Predictor & { config?: { name?: string; imageSize?: number[] } };
@@ -65,6 +70,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   const batch = o.batch ?? 16;
   checkProtocol(context, horizon);
   if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be a positive integer, got ${batch}`);
+  const workers = o.workers ?? 'auto';
+  if (workers !== 'auto' && (!Number.isInteger(workers) || workers < 1)) throw new UserError(`--workers must be 'auto' or a positive integer, got ${String(workers)}`);
   if (!o.data && context + horizon > GENERATED_FRAMES) {
     throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but generated sequences have ${GENERATED_FRAMES}`);
   }
@@ -89,6 +96,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     configName = ck.model.config.name;
     imageSize = ck.model.config.imageSize;
   }
+  let pool: DataParallel | undefined;
   try {
     const [height, width, channels] = imageSize as [number, number, number];
     if (channels !== 1) throw new UserError(`the model expects ${channels}-channel frames; evaluation data is grayscale`);
@@ -97,7 +105,11 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       if (context + horizon > source.frames) {
         throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but ${o.data ?? 'the data'} has ${source.frames} frames per sequence`);
       }
-      const forecasters: Record<string, Forecaster> = { model: modelForecaster(predictor), copyLast: copyLastForecaster, zeros: zerosForecaster };
+      // only a CrevNet can be copied into worker threads
+      const threads = predictor instanceof CrevNet ? Math.min(resolveWorkers(workers), batch, source.count) : 1;
+      pool = threads > 1 && predictor instanceof CrevNet ? await DataParallel.start(predictor, threads) : undefined;
+      const model = pool ? parallelModelForecaster(pool) : modelForecaster(predictor);
+      const forecasters: Record<string, Forecaster> = { model, copyLast: copyLastForecaster, zeros: zerosForecaster };
       const run = await runForecasters(source, forecasters, { context, horizon, batch, stripCount: o.stripCount ?? 4, stripOf: 'model', onProgress: o.onProgress, signal: o.signal });
       const m = run.reports.model!;
       const report: EvalReport = {
@@ -120,12 +132,14 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
         seconds: run.seconds,
         sequencesPerSecond: run.count / Math.max(run.seconds, 1e-9),
         backend: tf.getBackend(),
+        workers: threads,
         timing: run.timing,
         conventions: METRIC_CONVENTIONS,
       };
       const files = o.out ? await writeEvalOutputs(o.out, report, run.strips, height, width) : undefined;
       return { report, files };
     } finally {
+      await pool?.close();
       await source.close();
     }
   } finally {

@@ -51,6 +51,22 @@ export function modelForecaster(model: Predictor): Forecaster {
   };
 }
 
+/** A rollout on raw arrays, e.g. DataParallel (src/train/parallel.ts) over worker threads. */
+export interface ArrayPredictor {
+  /** time-major context [K, B, H, W, C] → predicted frames, time-major [horizon, B, H, W, C] */
+  predict(context: Float32Array, shape: [number, number, number, number, number], horizon: number): Promise<Float32Array>;
+}
+
+/** The model's test-time rollout through an ArrayPredictor (same result as modelForecaster up to float rounding). */
+export function parallelModelForecaster(pool: ArrayPredictor): Forecaster {
+  return async (b) => {
+    const n = b.batch * b.height * b.width;
+    const y = await pool.predict(b.sequences.slice(0, b.context * n), [b.context, b.batch, b.height, b.width, 1], b.horizon);
+    if (y.length !== b.horizon * n) throw new Error(`parallel predict returned ${y.length} values, expected ${b.horizon * n}`);
+    return y;
+  };
+}
+
 /** Baseline: every predicted frame is the last context frame. */
 export const copyLastForecaster: Forecaster = (b) => {
   const n = b.batch * b.height * b.width;

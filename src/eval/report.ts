@@ -35,6 +35,8 @@ export interface EvalReport {
   seconds: number;
   sequencesPerSecond: number;
   backend: string;
+  /** threads the model's rollout ran on (main included) */
+  workers?: number;
   timing?: Record<string, number>;
   conventions: string;
 }

@@ -1,8 +1,9 @@
 /**
  * Worker thread of DataParallel (parallel.ts): its own tfjs on the main thread's backend and its own
- * copy of the model. Per step it receives the weights (incl. BatchNorm running statistics) and one
- * shard of the batch, and replies with the shard's loss, the gradient of every trainable variable
- * (trainable order) and the running statistics after the step (non-trainable order).
+ * copy of the model. Every request carries the weights (incl. BatchNorm running statistics) and one
+ * shard of the batch. 'step' replies with the shard's loss, the gradient of every trainable variable
+ * (trainable order) and the running statistics after the step (non-trainable order); 'predict' with
+ * the shard's test rollout (eval-mode normalisation).
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -29,9 +30,24 @@ export interface StepRequest {
   opts: LossOptions;
 }
 
+export interface PredictRequest {
+  type: 'predict';
+  id: number;
+  /** every weight in namedWeights order */
+  weights: Float32Array[];
+  /** time-major context shard [K, b, H, W, C] */
+  data: Float32Array;
+  shape: [number, number, number, number, number];
+  horizon: number;
+}
+
+export type WorkerRequest = StepRequest | PredictRequest;
+
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'result'; id: number; loss: number; grads: Float32Array[]; running: Float32Array[] }
+  /** time-major [horizon, b, H, W, C] */
+  | { type: 'prediction'; id: number; data: Float32Array }
   | { type: 'error'; id?: number; message: string };
 
 async function main(): Promise<void> {
@@ -55,25 +71,46 @@ async function main(): Promise<void> {
   const vars = model.trainableVariables();
   const running = named.filter((w) => !w.trainable).map((w) => w.variable);
 
-  port.on('message', (req: StepRequest) => {
+  const step = (req: StepRequest): void => {
+    const x = tf.tensor5d(req.data, req.shape);
+    let out: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
-      if (req.type !== 'step') throw new Error(`unknown request ${String((req as { type?: unknown }).type)}`);
+      out = tf.variableGrads(() => model.loss(x, req.opts), vars);
+    } finally {
+      x.dispose();
+    }
+    try {
+      const grads = vars.map((v) => (out.grads[v.name] ? (out.grads[v.name]!.dataSync() as Float32Array).slice() : new Float32Array(v.size)));
+      const stats = running.map((v) => (v.dataSync() as Float32Array).slice());
+      const reply: WorkerReply = { type: 'result', id: req.id, loss: out.value.dataSync()[0]!, grads, running: stats };
+      port.postMessage(reply, [...grads, ...stats].map((a) => a.buffer as ArrayBuffer));
+    } finally {
+      tf.dispose([out.value, ...Object.values(out.grads)]);
+    }
+  };
+
+  const predict = (req: PredictRequest): void => {
+    const x = tf.tensor5d(req.data, req.shape);
+    let y: tf.Tensor5D;
+    try {
+      y = model.predict(x, req.horizon);
+    } finally {
+      x.dispose();
+    }
+    try {
+      const data = (y.dataSync() as Float32Array).slice();
+      port.postMessage({ type: 'prediction', id: req.id, data } satisfies WorkerReply, [data.buffer as ArrayBuffer]);
+    } finally {
+      y.dispose();
+    }
+  };
+
+  port.on('message', (req: WorkerRequest) => {
+    try {
+      if (req.type !== 'step' && req.type !== 'predict') throw new Error(`unknown request ${String((req as { type?: unknown }).type)}`);
       tf.tidy(() => named.forEach((w, i) => w.variable.assign(tf.tensor(req.weights[i]!, w.variable.shape, 'float32'))));
-      const x = tf.tensor5d(req.data, req.shape);
-      let out: { value: tf.Scalar; grads: tf.NamedTensorMap };
-      try {
-        out = tf.variableGrads(() => model.loss(x, req.opts), vars);
-      } finally {
-        x.dispose();
-      }
-      try {
-        const grads = vars.map((v) => (out.grads[v.name] ? (out.grads[v.name]!.dataSync() as Float32Array).slice() : new Float32Array(v.size)));
-        const stats = running.map((v) => (v.dataSync() as Float32Array).slice());
-        const reply: WorkerReply = { type: 'result', id: req.id, loss: out.value.dataSync()[0]!, grads, running: stats };
-        port.postMessage(reply, [...grads, ...stats].map((a) => a.buffer as ArrayBuffer));
-      } finally {
-        tf.dispose([out.value, ...Object.values(out.grads)]);
-      }
+      if (req.type === 'step') step(req);
+      else predict(req);
     } catch (err) {
       port.postMessage({ type: 'error', id: req.id, message: errorMessage(err) } satisfies WorkerReply);
     }

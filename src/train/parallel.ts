@@ -1,5 +1,5 @@
 /**
- * Data-parallel training gradients over worker_threads (issue 6).
+ * Data-parallel training gradients and test rollouts over worker_threads (issue 6).
  *
  * The wasm backend is single-threaded in Node, so one training step uses one core. `DataParallel`
  * splits the batch into shards: the main thread computes the first shard itself while each worker
@@ -12,6 +12,9 @@
  *  - broadcasts the weights (incl. running statistics) with the next step, so every shard always
  *    starts from the main thread's state and a resumed run is exact.
  *
+ * `predict` shards the test rollout the same way (eval-mode normalisation: per sample, so the result
+ * equals a single-thread rollout up to float rounding) and re-interleaves the shards in batch order.
+ *
  * Deviation (like DDP without SyncBatchNorm): BatchNorm batch statistics are computed per shard (over
  * b_s samples instead of B), so with norm 'batch' the gradients differ from a single-thread step at the
  * same batch; with norm 'group' (per-sample statistics) they are equal up to float rounding. Results
@@ -23,7 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { configToJson } from '../model/config.js';
 import type { CrevNet, LossOptions } from '../model/crevnet.js';
 import { InternalError } from '../runtime/errors.js';
-import type { StepRequest, WorkerInit, WorkerReply } from './parallel-worker.js';
+import type { PredictRequest, StepRequest, WorkerInit, WorkerReply, WorkerRequest } from './parallel-worker.js';
 
 /** `train.workers`: a count, or 'auto' = min(2, available cores) on the single-threaded wasm/cpu backends, 1 elsewhere. */
 export type WorkersSetting = number | 'auto';
@@ -54,8 +57,19 @@ export function sliceSamples<A extends Float32Array | Uint8Array>(data: A, frame
   return out;
 }
 
+/** Inverse of sliceSamples: write a time-major [T, count, ...rest] shard at samples [start, start+count) of `out` ([T, B, ...rest]). */
+export function placeSamples(out: Float32Array, shard: Float32Array, frames: number, batch: number, start: number, count: number): void {
+  const per = out.length / (frames * batch);
+  if (!Number.isInteger(per) || start < 0 || count < 1 || start + count > batch || shard.length !== frames * count * per) {
+    throw new InternalError(`placeSamples: bad shard ${start}+${count} of ${batch} (${shard.length} values)`);
+  }
+  for (let t = 0; t < frames; t++) out.set(shard.subarray(t * count * per, (t + 1) * count * per), (t * batch + start) * per);
+}
+
+type Reply = Extract<WorkerReply, { type: 'result' | 'prediction' }>;
+
 interface Pending {
-  resolve: (r: Extract<WorkerReply, { type: 'result' }>) => void;
+  resolve: (r: Reply) => void;
   reject: (e: Error) => void;
 }
 
@@ -102,7 +116,7 @@ class WorkerHandle {
     });
   }
 
-  private settle(id: number, r?: Extract<WorkerReply, { type: 'result' }>, err?: Error): void {
+  private settle(id: number, r?: Reply, err?: Error): void {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
@@ -116,10 +130,13 @@ class WorkerHandle {
     this.pending.clear();
   }
 
-  request(req: StepRequest, transfer: ArrayBuffer[]): Promise<Extract<WorkerReply, { type: 'result' }>> {
+  request<T extends Reply['type']>(req: WorkerRequest, transfer: ArrayBuffer[], expect: T): Promise<Extract<Reply, { type: T }>> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.pending.set(req.id, { resolve, reject });
+      this.pending.set(req.id, {
+        resolve: (r) => (r.type === expect ? resolve(r as Extract<Reply, { type: T }>) : reject(new InternalError(`training worker ${this.index}: '${r.type}' reply to '${req.type}'`))),
+        reject,
+      });
       this.worker.postMessage(req, transfer);
     });
   }
@@ -229,7 +246,7 @@ export class DataParallel {
           shape: [frames, sizes[s]!, shape[2], shape[3], shape[4]],
           opts,
         };
-        const r = this.workers[s - 1]!.request(req, [shard.buffer as ArrayBuffer]);
+        const r = this.workers[s - 1]!.request(req, [shard.buffer as ArrayBuffer], 'result');
         r.catch(() => {}); // observed below; avoid an unhandled rejection while we compute
         replies.push(r);
       }
@@ -269,6 +286,46 @@ export class DataParallel {
     });
     tf.dispose([main.value, ...Object.values(main.grads)]);
     return { value: combined.value, grads: combined.grads, shards: sizes };
+  }
+
+  /**
+   * The model's test rollout (CrevNet.predict, eval-mode normalisation) of a time-major context `data`
+   * ([K, B, H, W, C] float32), sharded like `gradients` (the workers get the current weights): returns
+   * the predicted frames, time-major [horizon, B, H, W, C] in batch order.
+   */
+  async predict(data: Float32Array, shape: [number, number, number, number, number], horizon: number): Promise<Float32Array> {
+    if (this.closed) throw new InternalError('DataParallel: closed');
+    const [frames, batch, h, w, c] = shape;
+    if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new InternalError(`DataParallel: data has ${data.length} values for shape [${shape}]`);
+    const sizes = shardSizes(batch, this.threads);
+    const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+
+    const replies: Promise<Extract<WorkerReply, { type: 'prediction' }>>[] = [];
+    if (sizes.length > 1) {
+      const weights = this.model.namedWeights().map((nw) => nw.variable.dataSync() as Float32Array);
+      for (let s = 1; s < sizes.length; s++) {
+        const shard = sliceSamples(data, frames, batch, starts[s]!, sizes[s]!);
+        const req: PredictRequest = { type: 'predict', id: this.nextId++, weights, data: shard, shape: [frames, sizes[s]!, h, w, c], horizon };
+        const r = this.workers[s - 1]!.request(req, [shard.buffer as ArrayBuffer], 'prediction');
+        r.catch(() => {}); // observed below
+        replies.push(r);
+      }
+    }
+    const own = sizes.length > 1 ? sliceSamples(data, frames, batch, 0, sizes[0]!) : data;
+    const mine = tf.tidy(() => this.model.predict(tf.tensor5d(own, [frames, sizes[0]!, h, w, c]), horizon));
+    let ownOut: Float32Array;
+    try {
+      ownOut = (await mine.data()) as Float32Array;
+    } finally {
+      mine.dispose();
+    }
+    if (sizes.length === 1) return ownOut;
+
+    const out = new Float32Array(horizon * batch * h * w * c);
+    placeSamples(out, ownOut, horizon, batch, 0, sizes[0]!);
+    const results = await Promise.all(replies);
+    results.forEach((r, i) => placeSamples(out, r.data, horizon, batch, starts[i + 1]!, sizes[i + 1]!));
+    return out;
   }
 
   /** Stop the workers (idempotent). */

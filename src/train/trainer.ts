@@ -135,7 +135,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
 
     const validate = async (step: number) => {
       const t0 = performance.now();
-      const m = await scoreModel(validation, model);
+      const m = await scoreModel(validation, model, pool);
       const improved = improvesOn(m, best);
       if (improved) {
         best = { metric: 'ssim', value: m.ssim, mse: m.mse, step };

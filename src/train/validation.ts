@@ -13,7 +13,7 @@ import { generateSequences } from '../data/moving-mnist.js';
 import type { TrainConfig } from '../model/config.js';
 import type { CrevNet } from '../model/crevnet.js';
 import { ArraySequenceSource } from '../eval/sources.js';
-import { copyLastForecaster, modelForecaster, runForecasters, zerosForecaster } from '../eval/forecast.js';
+import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type ArrayPredictor } from '../eval/forecast.js';
 import type { MetricsReport } from '../eval/metrics.js';
 import type { ValidationBaselines } from './report.js';
 import type { BestScore } from './state.js';
@@ -49,9 +49,10 @@ export async function prepareValidation(settings: TrainConfig, height: number, w
   return { count, batch, context: settings.context, horizon, source, baselines };
 }
 
-/** The model's scores on the validation set. */
-export async function scoreModel(v: ValidationSet, model: CrevNet): Promise<MetricsReport> {
-  const r = await runForecasters(v.source(), { model: modelForecaster(model) }, { context: v.context, horizon: v.horizon, batch: v.batch });
+/** The model's scores on the validation set; with `pool` (the training DataParallel of `model`, which sends the current weights) the rollout is sharded over its threads. */
+export async function scoreModel(v: ValidationSet, model: CrevNet, pool?: ArrayPredictor): Promise<MetricsReport> {
+  const forecaster = pool ? parallelModelForecaster(pool) : modelForecaster(model);
+  const r = await runForecasters(v.source(), { model: forecaster }, { context: v.context, horizon: v.horizon, batch: v.batch });
   return r.reports.model!;
 }
 
