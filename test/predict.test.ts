@@ -15,6 +15,7 @@ import { encodeFrames, probeVideo, decodeGray } from '../src/video/ffmpeg.js';
 import { predictVideo, loadClip, inferClip } from '../src/predict/predict.js';
 import { expandInputs, isFailure, planOutputs, predictBatch, summaryTable, batchExitCode } from '../src/predict/batch.js';
 import { UserError } from '../src/runtime/errors.js';
+import { ffmpegBinary } from '../src/runtime/ffmpeg-paths.js';
 import { ffmpegRun, ffprobeVideo, skipNoFfmpeg, tempDir } from './video-helpers.js';
 import { assertUserError, runCli as runCrevnet, type CliResult } from './cli-helpers.js';
 
@@ -252,6 +253,20 @@ describe('crevnet predict (CLI)', { skip }, () => {
     const info = ffprobeVideo(join(cwd, o.output as string));
     assert.deepEqual([info.width, info.height, info.frames, info.fps], [256, 256, 20, 10]);
     assert.match(r.stderr, /moving-mnist\.mp4: 20 frames @ 10 fps → .*SSIM/);
+  });
+
+  test('an ffmpeg that exits 300 ms after closing its output (a loaded machine) still decodes: no "Output stream closed"', async () => {
+    // fluent-ffmpeg fails a piped command whose process exits more than 20 ms after the pipe closes
+    const slow = join(tmp.dir, 'slow-exit-ffmpeg.sh');
+    writeFileSync(slow, `#!/bin/sh\n"${ffmpegBinary().path}" "$@"\nrc=$?\nexec 1>&-\nsleep 0.3\nexit $rc\n`);
+    chmodSync(slow, 0o755);
+    const out = join(tmp.dir, 'slow-exit.gif');
+    const r = await runCrevnet(['--backend', BACKEND, 'predict', '--frames', sample, '--model', modelDir, '--format', 'gif', '--out', out], {
+      cwd,
+      env: { NODE_OPTIONS: '', FFMPEG_PATH: slow },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(out));
   });
 
   test('a batch with one bad file: the good ones are written, the summary names the bad one, exit code non-zero', async () => {

@@ -4,7 +4,7 @@
  * the last n.
  */
 import { resolve } from 'node:path';
-import type { PassThrough } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { InternalError, UserError } from '../runtime/errors.js';
 import { cleanLine, command, firstLine, watch } from './command.js';
 import { probedStream, probeVideo, type VideoProbe } from './probe.js';
@@ -90,35 +90,46 @@ function runDecode(
     .outputOptions(outputOptions)
     .format('rawvideo');
   const { stderr, done } = watch(cmd);
-  const out = cmd.pipe() as PassThrough;
+  // fluent-ffmpeg reports "Output stream closed" as an error when the pipe closes more than 20 ms
+  // before the ffmpeg process exits, which happens on a loaded machine. A stream that does not
+  // destroy itself at its end never emits 'close', so success or failure comes from the exit code.
+  const out = new PassThrough({ autoDestroy: false });
+  cmd.pipe(out, { end: true });
 
   return (async () => {
     const frames: Uint8Array[] = [];
     let seen = 0;
     let cur: Uint8Array = new Uint8Array(frameBytes);
     let fill = 0;
-    try {
-      for await (const chunk of out as AsyncIterable<Buffer>) {
-        let off = 0;
-        while (off < chunk.length) {
-          const n = Math.min(frameBytes - fill, chunk.length - off);
-          cur.set(chunk.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill === frameBytes) {
-            seen++;
-            frames.push(cur);
-            if (o.keepLast !== undefined && frames.length > o.keepLast) {
-              cur = frames.shift() as Uint8Array; // reuse the evicted buffer
-            } else {
-              cur = new Uint8Array(frameBytes);
-            }
-            fill = 0;
+    const take = (chunk: Buffer): void => {
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(frameBytes - fill, chunk.length - off);
+        cur.set(chunk.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === frameBytes) {
+          seen++;
+          frames.push(cur);
+          if (o.keepLast !== undefined && frames.length > o.keepLast) {
+            cur = frames.shift() as Uint8Array; // reuse the evicted buffer
+          } else {
+            cur = new Uint8Array(frameBytes);
           }
+          fill = 0;
         }
       }
+    };
+    try {
+      // events, not for-await: async iteration destroys the stream at its end (→ 'close', see above)
+      await new Promise<void>((res, rej) => {
+        out.on('data', take);
+        out.once('end', res);
+        out.once('error', rej);
+      });
     } catch (err) {
       cmd.kill('SIGKILL');
+      out.destroy();
       throw err;
     }
     try {
@@ -126,6 +137,8 @@ function runDecode(
     } catch (err) {
       const why = firstLine(stderr, abs) ?? cleanLine((err as Error).message.split('\n')[0] ?? 'ffmpeg failed', abs);
       throw new UserError(`${display}: cannot decode the video (${why}); is the file truncated or damaged?`);
+    } finally {
+      out.destroy();
     }
     if (fill !== 0) {
       const why = firstLine(stderr, abs);
