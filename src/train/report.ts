@@ -13,7 +13,7 @@ import type { BestScore } from './state.js';
 
 export interface MetricsLog {
   train: { step: number; loss: number; lr: number; gradNorm: number; sec: number }[];
-  val: { step: number; mse: number; mae: number; ssim: number; ssimStrict: number; psnr: number; best?: boolean }[];
+  val: { step: number; count?: number; mse: number; mae: number; ssim: number; ssimStrict: number; psnr: number; best?: boolean }[];
 }
 
 export interface ValidationBaselines {
@@ -58,7 +58,15 @@ export function lossCurveSvg(r: RunReportInput, title: string): string {
   const steps = r.metrics.train.map((t) => t.step);
   const loss = r.metrics.train.map((t) => t.loss);
   const window = Math.max(5, Math.round(steps.length / 50));
-  const vs = r.metrics.val.map((v) => v.step);
+  // A resumed run may have changed its validation set: scores on an earlier set are drawn apart (lighter)
+  // and the baselines belong to the current set.
+  const current = r.metrics.val.filter((v) => (v.count ?? r.validation.count) === r.validation.count);
+  const earlier = new Map<number, MetricsLog['val']>();
+  for (const v of r.metrics.val) if ((v.count ?? r.validation.count) !== r.validation.count) earlier.set(v.count!, [...(earlier.get(v.count!) ?? []), v]);
+  const valSeries = (pick: (v: MetricsLog['val'][number]) => number) => [
+    ...[...earlier].map(([n, vals]) => ({ name: `model (earlier set, ${n} sequences)`, x: vals.map((v) => v.step), y: vals.map(pick), color: '#9ecae1', markers: true, width: 1.5 })),
+    { name: 'model', x: current.map((v) => v.step), y: current.map(pick), color: '#1f77b4', markers: true, width: 2 },
+  ];
   const xMax = Math.max(r.step, 1);
   const hline = (y: number) => ({ x: [0, xMax], y: [y, y] });
   const positive = loss.filter((v) => v > 0).length === loss.length && loss.length > 0;
@@ -82,7 +90,7 @@ export function lossCurveSvg(r: RunReportInput, title: string): string {
       xDomain: [0, xMax],
       legend: 'bottom-right',
       series: [
-        { name: 'model', x: vs, y: r.metrics.val.map((v) => v.ssim), color: '#1f77b4', markers: true, width: 2 },
+        ...valSeries((v) => v.ssim),
         { name: 'black frames', ...hline(r.baselines.zeros.ssim), color: '#555555', dash: '2 3' },
         { name: 'copy last frame', ...hline(r.baselines.copyLast.ssim), color: '#d62728', dash: '6 4' },
       ],
@@ -94,7 +102,7 @@ export function lossCurveSvg(r: RunReportInput, title: string): string {
       xDomain: [0, xMax],
       legend: 'top-right',
       series: [
-        { name: 'model', x: vs, y: r.metrics.val.map((v) => v.mse), color: '#1f77b4', markers: true, width: 2 },
+        ...valSeries((v) => v.mse),
         { name: 'black frames', ...hline(r.baselines.zeros.mse), color: '#555555', dash: '2 3' },
         { name: 'copy last frame', ...hline(r.baselines.copyLast.mse), color: '#d62728', dash: '6 4' },
       ],
