@@ -35,6 +35,9 @@ Evaluation (metrics.json, per_frame.csv, per_frame.png, samples.png):
 npx crevnet eval --model outputs/pretrained/mmnist-small --count $count --seed 0 --out DIR --json
 \`\`\`
 
+The full-size files (metrics-10000.json, per_frame-10000.csv), when present, come from the same command with
+\`--count 10000\` (report.json → metrics-10000.json, per_frame.csv → per_frame-10000.csv).
+
 GIFs: \`crevnet dataset mmnist --split test --count 1 --seed S --out seq.mp4\` then
 \`crevnet predict --frames seq.mp4 --start 10 --compare --format gif\` for S = 11, 12, 13.
 MD
