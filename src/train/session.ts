@@ -82,9 +82,11 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
     const newValidationSet = overrides.validationSequences !== undefined && overrides.validationSequences !== state.settings.validationSequences;
     if (newValidationSet) note(`resume: new validation set (${overrides.validationSequences} sequences); best/ is replaced at the next validation`);
     // runs saved before train.workers existed were trained single-threaded: keep that on resume
-    const settings = validateSettings({ workers: 1, ...(state.settings as Partial<TrainConfig>), ...overrides }, lastDir);
+    const savedSettings = validateSettings({ workers: 1, ...(state.settings as Partial<TrainConfig>) }, lastDir);
+    const settings = validateSettings({ ...savedSettings, ...overrides }, lastDir);
+    // compared with the saved settings after defaults, so a setting newer than the run shows its default
     for (const k of Object.keys(overrides) as (keyof TrainOverrides)[]) {
-      if (!sameJson(state.settings[k], settings[k])) note(`resume: ${k} ${JSON.stringify(state.settings[k])} → ${JSON.stringify(settings[k])}`);
+      if (!sameJson(savedSettings[k], settings[k])) note(`resume: ${k} ${JSON.stringify(savedSettings[k])} → ${JSON.stringify(settings[k])}`);
     }
     if (settings.iterations !== state.settings.iterations && settings.schedule.type === 'onecycle') {
       note('warning: changing --iterations reshapes the one-cycle schedule from here on');
