@@ -47,7 +47,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
   const k = mode === 'rollout' ? Math.min(opts.context ?? config.train.context, t) : t;
   if (!Number.isInteger(k) || k < 3) throw new UserError(`loss: context must be an integer ≥ 3, got ${String(opts.context)}`);
   const l1 = opts.l1 ?? 0;
-  if (!(l1 >= 0) || !Number.isFinite(l1)) throw new UserError(`loss: l1 weight must be a finite number ≥ 0, got ${String(opts.l1)}`);
+  if (!Number.isFinite(l1) || l1 < 0) throw new UserError(`loss: l1 weight must be a finite number ≥ 0, got ${String(opts.l1)}`);
   const frameError = (y: tf.Tensor, target: tf.Tensor) => (l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target));
   const steps = t - 3;
   const [h, w, c] = config.imageSize;
