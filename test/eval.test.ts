@@ -86,6 +86,8 @@ test('the default model is the bundled one, with a clear error until it exists',
   if (existsSync(join(defaultModelDir(), 'model.json'))) {
     assert.equal(resolveModelDir().dir, defaultModelDir());
     assert.equal(resolveModelDir('default').isDefault, true);
+    // committed reports carry the label: it must not name this machine's directories
+    assert.equal(resolveModelDir().label, 'default (outputs/pretrained/mmnist-small)');
   } else {
     assert.throws(() => resolveModelDir(), (e: unknown) => e instanceof UserError && /bundled model is not there yet/.test(e.message));
   }

@@ -10,6 +10,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { loadConfig, type ModelConfig } from '../src/model/config.js';
 import { CrevNet, paramCountsFor } from '../src/model/crevnet.js';
 import { sumSquaredPlusAbsError } from '../src/model/ops.js';
+import { ssim } from '../src/eval/ssim.js';
 import { layerParamCount, predictorStep, prepareLayer, zeroState, type LayerParams, type PredictorState } from '../src/model/predictor.js';
 
 function maxErr(a: tf.Tensor, b: tf.Tensor): number {
@@ -31,7 +32,17 @@ function runningStats(m: CrevNet): Float32Array[] {
  * Reference: the peer's train_loss / predict written step by step with separate encode/decode calls
  * (train mode updates running stats at every call, in call order E1, D1, E2, D2, …).
  */
-function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0): number {
+/** mean over the frames of [T,B,H,W,1] of (1 − SSIM), with the float64 metric (no clipping) */
+function meanOneMinusSsim(pred: tf.Tensor5D, truth: tf.Tensor5D): number {
+  const [t, b, h, w] = pred.shape;
+  const p = pred.dataSync();
+  const g = truth.dataSync();
+  let sum = 0;
+  for (let f = 0; f < t * b; f++) sum += 1 - ssim(p.subarray(f * h * w, (f + 1) * h * w), g.subarray(f * h * w, (f + 1) * h * w), h, w);
+  return sum / (t * b);
+}
+
+function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0): number {
   return tf.tidy(() => {
     const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
     const steps = seq.shape[0] - 3;
@@ -46,6 +57,7 @@ function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout'
       const out = m.decode(r.z1, r.z2, 'train');
       loss += tf.mean(tf.squaredDifference(out, frames(seq, i, 3))).dataSync()[0]!;
       loss += l1 * tf.mean(tf.abs(tf.sub(out, frames(seq, i, 3)))).dataSync()[0]!;
+      if (ssimWeight > 0) loss += ssimWeight * meanOneMinusSsim(out, frames(seq, i, 3));
       if (mode === 'rollout') {
         if (i < k - 2) xIn = frames(seq, i, 3);
         else if (i === k - 2) xIn = tf.concat([frames(seq, k - 2, 2), out.slice([2], [1])], 0) as tf.Tensor5D;
@@ -111,17 +123,18 @@ test('create() is deterministic in the seed (PyTorch default init bounds)', asyn
   [a, b, c].forEach((m) => m.dispose());
 });
 
-for (const [mode, l1] of [['teacher', 0], ['rollout', 0], ['rollout', 0.7]] as const) {
-  test(`batched ${mode} loss${l1 ? ` with an L1 term (weight ${l1})` : ''} equals the step-by-step reference, running statistics included`, async () => {
+for (const [mode, l1, ssimWeight] of [['teacher', 0, 0], ['rollout', 0, 0], ['rollout', 0.7, 0], ['rollout', 0.7, 0.5]] as const) {
+  const terms = [l1 ? `an L1 term (weight ${l1})` : '', ssimWeight ? `an SSIM term (weight ${ssimWeight})` : ''].filter(Boolean).join(' and ');
+  test(`batched ${mode} loss${terms ? ` with ${terms}` : ''} equals the step-by-step reference, running statistics included`, async () => {
     await initBackend('wasm');
     const cfg = await loadConfig('tiny');
     const ours = CrevNet.create(cfg, 7);
     const ref = CrevNet.create(cfg, 7);
     const seq = sequence(cfg, 7, 2, 8);
     const k = 4;
-    const l = ours.loss(seq, { mode, context: k, l1 });
+    const l = ours.loss(seq, { mode, context: k, l1, ssim: ssimWeight });
     const got = l.dataSync()[0]!;
-    const want = referenceLoss(ref, seq, mode, k, l1);
+    const want = referenceLoss(ref, seq, mode, k, l1, ssimWeight);
     assert.ok(Math.abs(got - want) < 1e-5 * want, `${got} vs ${want}`);
     const ra = runningStats(ours);
     runningStats(ref).forEach((r, i) => r.forEach((v, j) => assert.ok(Math.abs(v - ra[i]![j]!) < 1e-5, `running stat ${i}`)));
@@ -152,6 +165,7 @@ test('the fused squared + L1 error has the gradient 2·d + w·sign(d) of its aut
   const seq = sequence(cfg, 4, 1, 2);
   const before = tf.memory().numTensors;
   for (const bad of [-1, Number.NaN]) assert.throws(() => model.loss(seq, { l1: bad }), /l1 weight must be a finite number ≥ 0/);
+  for (const bad of [-1, Infinity]) assert.throws(() => model.loss(seq, { ssim: bad }), /ssim weight must be a finite number ≥ 0/);
   assert.equal(tf.memory().numTensors, before, 'a refused loss call leaks nothing');
   seq.dispose();
   model.dispose();

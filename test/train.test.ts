@@ -237,3 +237,30 @@ test('a kill between the two renames of a checkpoint swap is recovered from the 
     await cleanup();
   }
 });
+
+test('the --l1 and --ssim loss weights reach the training loss; a negative or non-numeric weight is refused in one line', async () => {
+  await initBackend('wasm');
+  const { dir, cleanup } = await tempDir('crevnet-terms-');
+  try {
+    const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 1, validationSequences: 2, workers: 1, mode: 'rollout', context: 4 });
+    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number }) => {
+      const losses: number[] = [];
+      await train({ config: cfg, out: join(dir, name), overrides }, { onStep: (s) => losses.push(s.loss) });
+      return losses[0]!;
+    };
+    // same init and data: the added terms are ≥ 0 and not 0 on an untrained model's output
+    const plain = await firstLoss('plain', {});
+    const l1 = await firstLoss('l1', { l1: 1 });
+    const ssim = await firstLoss('ssim', { ssim: 1 });
+    assert.ok(l1 > plain && ssim > plain, `plain ${plain}, +L1 ${l1}, +SSIM ${ssim}`);
+    assert.notEqual(l1, ssim);
+  } finally {
+    await cleanup();
+  }
+  for (const [flag, value] of [['--ssim', '-1'], ['--l1', '-0.5'], ['--ssim', 'lots']]) {
+    const r = await runCli(['train', '--config', 'tiny', flag!, value!]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), new RegExp(`^error: ${flag} must be a number ≥ 0, got "${value}"`));
+  }
+});

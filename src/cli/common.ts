@@ -76,6 +76,15 @@ export function parseNumberOption(name: string) {
   };
 }
 
+/** A finite number ≥ 0 (loss-term weights). */
+export function parseNonNegativeNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new UserError(`${name} must be a number ≥ 0, got "${value}"`);
+    return n;
+  };
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

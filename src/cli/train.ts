@@ -1,6 +1,6 @@
 /** `crevnet train`: parse, run src/train/trainer.ts, print a summary. Ctrl-C saves and exits 0. */
 import { Command, Option } from 'commander';
-import { action, parseIntOption, parseNumberOption, parsePositiveInt, parseWorkers, startBackend } from './common.js';
+import { action, parseIntOption, parseNonNegativeNumber, parseNumberOption, parsePositiveInt, parseWorkers, startBackend } from './common.js';
 import { train, type TrainOverrides } from '../train/trainer.js';
 import { autoProgress } from '../train/progress.js';
 import { formatDuration } from '../train/progress.js';
@@ -15,6 +15,7 @@ interface TrainCliOptions {
   seed?: number;
   mode?: 'teacher' | 'rollout';
   l1?: number;
+  ssim?: number;
   gradClip?: number;
   checkpointEvery?: number;
   validateEvery?: number;
@@ -43,7 +44,8 @@ export function register(program: Command): void {
     .option('--lr <x>', 'learning rate (peak for one-cycle)', parseNumberOption('--lr'))
     .option('--seed <n>', 'seed of the model init and the data stream (new runs)', parseIntOption('--seed'))
     .addOption(new Option('--mode <mode>', "loss: 'teacher' forcing (paper) or the test-time 'rollout'").choices(['teacher', 'rollout']))
-    .option('--l1 <w>', 'add w·mean|prediction − truth| to the MSE loss (train.l1; 0 = MSE only, as in the paper)', parseNumberOption('--l1'))
+    .option('--l1 <w>', 'add w·mean|prediction − truth| to the MSE loss (train.l1; 0 = MSE only, as in the paper)', parseNonNegativeNumber('--l1'))
+    .option('--ssim <w>', 'add w·mean(1 − SSIM(prediction, truth)) to the loss (train.ssim; 0 = off)', parseNonNegativeNumber('--ssim'))
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
     .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
@@ -61,6 +63,7 @@ export function register(program: Command): void {
           seed: opts.seed,
           mode: opts.mode,
           l1: opts.l1,
+          ssim: opts.ssim,
           gradClip: opts.gradClip,
           checkpointEvery: opts.checkpointEvery,
           validateEvery: opts.validateEvery,

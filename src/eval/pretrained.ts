@@ -4,7 +4,7 @@
  * how a --model argument maps to a checkpoint directory.
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../runtime/errors.js';
 
@@ -36,7 +36,10 @@ export function isCheckpointDir(p: string): boolean {
 export interface ResolvedModel {
   /** checkpoint directory to load */
   dir: string;
-  /** what to print: "default (…/outputs/pretrained/mmnist-small)" or the path given */
+  /**
+   * what to print and record in reports: "default (outputs/pretrained/mmnist-small)" (relative to the
+   * package, so committed results do not name the machine they were made on) or the path given
+   */
   label: string;
   isDefault: boolean;
 }
@@ -53,7 +56,7 @@ export function resolveModelDir(arg?: string): ResolvedModel {
         `the bundled model is not there yet (${dir}); train one with \`crevnet train --config configs/small.json\` and pass --model outputs/runs/NAME`,
       );
     }
-    return { dir, label: `default (${dir})`, isDefault: true };
+    return { dir, label: `default (${relative(packageRoot(), dir)})`, isDefault: true };
   }
   const p = resolve(arg);
   if (!existsSync(p)) throw new UserError(`model directory not found: ${arg}`);

@@ -58,6 +58,8 @@ export const TrainConfigSchema = z.strictObject({
   mode: z.enum(['teacher', 'rollout']).default('teacher'),
   /** weight of an L1 term added to the MSE loss (0 = the paper's loss; E3D-LSTM trains on L1 + L2) */
   l1: z.number().min(0).default(0),
+  /** weight of an added SSIM term, mean over frames of (1 − SSIM) (0 = off; src/model/ssim-loss.ts) */
+  ssim: z.number().min(0).default(0),
   seed: z.number().int().min(0).default(0),
   /**
    * threads per training step (data parallel over worker_threads, src/train/parallel.ts): a count, or

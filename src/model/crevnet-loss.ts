@@ -12,6 +12,7 @@ import { deferWeightGrads } from './deferred-weight-grads.js';
 import { modelKernels, normContext, runDecode, runEncode, type ModelParams } from './crevnet-kernels.js';
 import { RunningStatsCollector } from './norm.js';
 import { concatRows, sumSquaredError, sumSquaredPlusAbsError } from './ops.js';
+import { sumSsimLoss } from './ssim-loss.js';
 import { predictorStep, zeroState, type LayerKernels, type PredictorState } from './predictor.js';
 
 export type LossMode = 'teacher' | 'rollout';
@@ -28,6 +29,8 @@ export interface LossOptions {
   deferWeightGrads?: boolean;
   /** weight of an added L1 term, Σ mean|X̂ − X| (default 0 = the paper's pure MSE) */
   l1?: number;
+  /** weight of an added SSIM term, Σ mean over frames (1 − SSIM(X̂, X)) (default 0; src/model/ssim-loss.ts) */
+  ssim?: number;
 }
 
 function deferLayerGrads(l: LayerKernels): LayerKernels {
@@ -35,7 +38,8 @@ function deferLayerGrads(l: LayerKernels): LayerKernels {
 }
 
 /**
- * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] for a time-major sequence
+ * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] [+ ssim·mean_frames(1 − SSIM)]
+ * for a time-major sequence
  * [T,B,H,W,C] (T ≥ 4).
  * BatchNorm in train mode (running stats are updated).
  */
@@ -48,9 +52,16 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
   if (!Number.isInteger(k) || k < 3) throw new UserError(`loss: context must be an integer ≥ 3, got ${String(opts.context)}`);
   const l1 = opts.l1 ?? 0;
   if (!Number.isFinite(l1) || l1 < 0) throw new UserError(`loss: l1 weight must be a finite number ≥ 0, got ${String(opts.l1)}`);
-  const frameError = (y: tf.Tensor, target: tf.Tensor) => (l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target));
+  const ssim = opts.ssim ?? 0;
+  if (!Number.isFinite(ssim) || ssim < 0) throw new UserError(`loss: ssim weight must be a finite number ≥ 0, got ${String(opts.ssim)}`);
   const steps = t - 3;
   const [h, w, c] = config.imageSize;
+  // Sums over the clip's pixels: the total is divided by one clip's size (3·b·h·w·c) at the end, so the
+  // SSIM term is scaled by h·w (Σ over its 3·b·c frames of (1 − SSIM) becomes a per-frame mean).
+  const frameError = (y: tf.Tensor, target: tf.Tensor): tf.Scalar => {
+    const pixels = l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target);
+    return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(y, target), ssim * h * w)) : pixels;
+  };
   const collector = config.norm === 'batch' ? new RunningStatsCollector() : undefined;
   try {
     return tf.tidy(() => {

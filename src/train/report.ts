@@ -54,6 +54,11 @@ export interface RunReportInput {
   validation: { count: number; seed: number; context: number; horizon: number };
 }
 
+/** The loss as a formula of its terms, e.g. "MSE + 3·L1 + 1·(1 − SSIM)". */
+function lossName(s: Pick<TrainConfig, 'l1' | 'ssim'>): string {
+  return ['MSE', s.l1 > 0 ? `${s.l1}·L1` : '', s.ssim > 0 ? `${s.ssim}·(1 − SSIM)` : ''].filter(Boolean).join(' + ');
+}
+
 export function lossCurveSvg(r: RunReportInput, title: string): string {
   const steps = r.metrics.train.map((t) => t.step);
   const loss = r.metrics.train.map((t) => t.loss);
@@ -74,7 +79,7 @@ export function lossCurveSvg(r: RunReportInput, title: string): string {
     {
       title: 'Training loss',
       xLabel: 'iteration',
-      yLabel: `loss (${r.settings.mode}${r.settings.l1 > 0 ? `, MSE + ${r.settings.l1}·L1` : ''})`,
+      yLabel: `loss (${r.settings.mode}, ${lossName(r.settings)})`,
       yScale: positive ? 'log' : 'linear',
       xDomain: [0, xMax],
       series: [

@@ -5,7 +5,7 @@ import type { TrainProgress } from './progress.js';
 import type { BestScore } from './state.js';
 
 export type TrainOverrides = Partial<
-  Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'l1' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery' | 'workers'>
+  Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'l1' | 'ssim' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery' | 'workers'>
 >;
 
 export interface TrainOptions {
