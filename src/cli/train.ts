@@ -36,7 +36,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train CrevNet on Moving MNIST generated on the fly (resumable; Ctrl-C saves a checkpoint)')
-    .option('--config <name|file>', 'model + training config: paper, small, tiny or a .json file (required for a new run)')
+    .option('--config <name|file>', 'model + training config: paper, medium, small, tiny or a .json file (required for a new run)')
     .option('--out <dir>', 'run directory (default outputs/runs/<config>-<time>)')
     .option('--resume', 'continue the run in --out from its last/ checkpoint, exactly')
     .option('--iterations <n>', 'total iterations of the run (schedule length)', parsePositiveInt('--iterations'))

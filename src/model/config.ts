@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../runtime/errors.js';
 
-export const BUILTIN_CONFIGS = ['paper', 'small', 'tiny'] as const;
+export const BUILTIN_CONFIGS = ['paper', 'medium', 'small', 'tiny'] as const;
 export type BuiltinConfigName = (typeof BUILTIN_CONFIGS)[number];
 
 const posInt = z.number().int().min(1);
