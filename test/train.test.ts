@@ -67,6 +67,11 @@ test('a short training run lowers the loss and writes the run report', async () 
     const recs = readJsonl(await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8'));
     assert.equal(recs.filter((x) => x.type === 'train').length, 40);
     assert.deepEqual(recs.filter((x) => x.type === 'val').map((x) => x.step), [20, 40]);
+    for (const v of recs.filter((x) => x.type === 'val') as { perFrame: { mse: number[]; ssim: number[] }; framesBeatingBaselines: { frames: number } }[]) {
+      assert.equal(v.perFrame.mse.length, 4, 'per-frame MSE of the 4→4 validation rollout');
+      assert.equal(v.perFrame.ssim.length, 4);
+      assert.equal(v.framesBeatingBaselines.frames, 4);
+    }
     const best = await loadCheckpoint(join(dir, 'run', 'best'));
     assert.equal(best.optimizerWeights, undefined, 'best/ is an inference checkpoint');
     best.model.dispose();

@@ -44,6 +44,10 @@ export interface ValidationRecord {
   ssim: number;
   ssimStrict: number;
   psnr: number;
+  /** per predicted frame (absent in logs written before it was added) */
+  perFrame?: { mse: number[]; ssim: number[] };
+  /** frames on which the model beats both the copy-last and black-frame baselines, per metric */
+  framesBeatingBaselines?: { mse: number; ssim: number; frames: number };
   best: boolean;
   sec: number;
 }

@@ -32,6 +32,14 @@ export interface ValidationSet {
   /** a fresh reader of the set */
   source(): ArraySequenceSource;
   baselines: ValidationBaselines;
+  /** the baselines' per-frame scores (index = step of the horizon) */
+  baselinesPerFrame: Record<keyof ValidationBaselines, FrameCurves>;
+}
+
+/** Per-frame MSE and SSIM curves. */
+export interface FrameCurves {
+  mse: number[];
+  ssim: number[];
 }
 
 /** Generate the run's validation set and score the copy-last and black-frame baselines on it. */
@@ -46,7 +54,9 @@ export async function prepareValidation(settings: TrainConfig, height: number, w
     copyLast: { mse: base.reports.copyLast!.mse, ssim: base.reports.copyLast!.ssim },
     zeros: { mse: base.reports.zeros!.mse, ssim: base.reports.zeros!.ssim },
   };
-  return { count, batch, context: settings.context, horizon, source, baselines };
+  const curves = (m: MetricsReport): FrameCurves => ({ mse: m.perFrame.mse, ssim: m.perFrame.ssim });
+  const baselinesPerFrame = { copyLast: curves(base.reports.copyLast!), zeros: curves(base.reports.zeros!) };
+  return { count, batch, context: settings.context, horizon, source, baselines, baselinesPerFrame };
 }
 
 /** The model's scores on the validation set; with `pool` (the training DataParallel of `model`, which sends the current weights) the rollout is sharded over its threads. */
@@ -61,6 +71,20 @@ export function improvesOn(m: MetricsReport, best: BestScore | null): boolean {
   return Number.isFinite(m.ssim) && (best === null || m.ssim > best.value);
 }
 
+/**
+ * On how many predicted frames the model beats both baselines (lower MSE, higher SSIM than copy-last and
+ * black frames): the first half of the bundled model's quality bar.
+ */
+export function framesBeatingBaselines(m: MetricsReport, v: ValidationSet): { mse: number; ssim: number; frames: number } {
+  const b = Object.values(v.baselinesPerFrame);
+  const count = (beats: (i: number) => boolean) => m.perFrame.mse.filter((_, i) => beats(i)).length;
+  return {
+    mse: count((i) => b.every((c) => m.perFrame.mse[i]! < c.mse[i]!)),
+    ssim: count((i) => b.every((c) => m.perFrame.ssim[i]! > c.ssim[i]!)),
+    frames: m.perFrame.mse.length,
+  };
+}
+
 export function validationRecord(step: number, v: ValidationSet, m: MetricsReport, improved: boolean, sec: number): ValidationRecord {
   return {
     type: 'val',
@@ -71,6 +95,8 @@ export function validationRecord(step: number, v: ValidationSet, m: MetricsRepor
     ssim: m.ssim,
     ssimStrict: m.ssimStrict,
     psnr: m.psnr,
+    perFrame: { mse: m.perFrame.mse, ssim: m.perFrame.ssim },
+    framesBeatingBaselines: framesBeatingBaselines(m, v),
     best: improved,
     sec,
   };
@@ -79,5 +105,9 @@ export function validationRecord(step: number, v: ValidationSet, m: MetricsRepor
 /** One progress line: the scores next to the black-frame baseline. */
 export function validationNote(step: number, v: ValidationSet, m: MetricsReport, improved: boolean): string {
   const zeros = v.baselines.zeros;
-  return `validation @${step}: SSIM ${m.ssim.toFixed(4)} MSE ${m.mse.toFixed(1)} (black frames ${zeros.ssim.toFixed(4)} / ${zeros.mse.toFixed(1)})${improved ? ' → best/' : ''}`;
+  const f = framesBeatingBaselines(m, v);
+  return (
+    `validation @${step}: SSIM ${m.ssim.toFixed(4)} MSE ${m.mse.toFixed(1)} (black frames ${zeros.ssim.toFixed(4)} / ${zeros.mse.toFixed(1)}); ` +
+    `beats both baselines in SSIM on ${f.ssim}/${f.frames} frames, in MSE on ${f.mse}/${f.frames}${improved ? ' → best/' : ''}`
+  );
 }
