@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Bundle a trained checkpoint as the default model and regenerate its published results.
-#   scripts/bundle-model.sh RUN_DIR [EVAL_COUNT]
+#   scripts/bundle-model.sh RUN_DIR [EVAL_COUNT] [FULL_COUNT]
 # Copies RUN_DIR/best (a checkpoint directory) to outputs/pretrained/mmnist-small/, evaluates it on
 # EVAL_COUNT (default 10000) sequences generated from MNIST test digits with seed 0, and writes
 # metrics.json, per_frame.csv/.png, samples.png, the run's loss curve and commands, and README GIFs.
+# With FULL_COUNT (e.g. 10000) it also evaluates that many sequences (same seed) into
+# metrics-FULL_COUNT.json and per_frame-FULL_COUNT.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run=${1:?usage: scripts/bundle-model.sh RUN_DIR [EVAL_COUNT]}
+run=${1:?usage: scripts/bundle-model.sh RUN_DIR [EVAL_COUNT] [FULL_COUNT]}
 count=${2:-10000}
+full=${3:-}
 dest=outputs/pretrained/mmnist-small
 src="$run/best"
 [ -f "$src/model.json" ] || { echo "no checkpoint at $src" >&2; exit 2; }
@@ -35,8 +38,8 @@ Evaluation (metrics.json, per_frame.csv, per_frame.png, samples.png):
 npx crevnet eval --model outputs/pretrained/mmnist-small --count $count --seed 0 --out DIR --json
 \`\`\`
 
-The full-size files (metrics-10000.json, per_frame-10000.csv), when present, come from the same command with
-\`--count 10000\` (report.json → metrics-10000.json, per_frame.csv → per_frame-10000.csv).
+The full-size files (metrics-N.json, per_frame-N.csv), when present, come from the same command with
+\`--count N\` (its JSON output → metrics-N.json, per_frame.csv → per_frame-N.csv).
 
 GIFs: \`crevnet dataset mmnist --split test --count 1 --seed S --out seq.mp4\` then
 \`crevnet predict --frames seq.mp4 --start 10 --compare --format gif\` for S = 11, 12, 13.
@@ -52,6 +55,12 @@ work=$(mktemp -d outputs/pretrained/.eval-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 node dist/cli.js eval --model default --count "$count" --seed 0 --out "$work" --json > "$work/metrics.json"
 mv "$work/metrics.json" "$work/per_frame.csv" "$work/per_frame.png" "$work/samples.png" "$dest/"
+if [ -n "$full" ]; then
+  mkdir "$work/full"
+  node dist/cli.js eval --model default --count "$full" --seed 0 --out "$work/full" --json > "$work/full/metrics.json"
+  mv "$work/full/metrics.json" "$dest/metrics-$full.json"
+  mv "$work/full/per_frame.csv" "$dest/per_frame-$full.csv"
+fi
 # README media: ground truth | prediction | |difference| for three generated test sequences.
 for seed in 11 12 13; do
   node dist/cli.js dataset mmnist --split test --count 1 --seed "$seed" --out "$work/seq-$seed.mp4" > /dev/null
