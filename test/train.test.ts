@@ -64,6 +64,7 @@ test('a short training run lowers the loss and writes the run report', async () 
     const summary = JSON.parse(await readFile(join(dir, 'run', 'summary.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(summary.iterations, 40);
     assert.equal((summary.best as { metric: string }).metric, 'ssim');
+    assert.equal((summary.files as { curve: string }).curve, 'loss_curve.png', 'file names relative to the run directory');
     const recs = readJsonl(await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8'));
     assert.equal(recs.filter((x) => x.type === 'train').length, 40);
     assert.deepEqual(recs.filter((x) => x.type === 'val').map((x) => x.step), [20, 40]);

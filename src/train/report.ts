@@ -4,7 +4,7 @@
  * summary.json. Both are rebuilt from metrics.jsonl, so they cover every session of a resumed run.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { TrainConfig } from '../model/config.js';
 import { writeJsonAtomic } from '../report/files.js';
 import { lineChartSvg, movingAverage, type Panel } from '../report/plot.js';
@@ -153,7 +153,7 @@ export async function writeRunReport(runDir: string, r: RunReportInput): Promise
     secondsPerIteration: Number.isFinite(r.sessionSecondsPerIteration) ? r.sessionSecondsPerIteration : null,
     backend: r.backend,
     commands,
-    files: { curve: fig.png ?? fig.svg, metrics: 'metrics.jsonl', last: 'last/', best: r.best ? 'best/' : null },
+    files: { curve: basename(fig.png ?? fig.svg), metrics: 'metrics.jsonl', last: 'last/', best: r.best ? 'best/' : null },
   });
   return warnings;
 }
