@@ -42,6 +42,10 @@ export interface FrameCurves {
   ssim: number[];
 }
 
+function frameCurves(m: MetricsReport): FrameCurves {
+  return { mse: m.perFrame.mse, ssim: m.perFrame.ssim };
+}
+
 /** Generate the run's validation set and score the copy-last and black-frame baselines on it. */
 export async function prepareValidation(settings: TrainConfig, height: number, width: number, horizon: number): Promise<ValidationSet> {
   const testDigits = await loadMnistDigits('test');
@@ -54,8 +58,7 @@ export async function prepareValidation(settings: TrainConfig, height: number, w
     copyLast: { mse: base.reports.copyLast!.mse, ssim: base.reports.copyLast!.ssim },
     zeros: { mse: base.reports.zeros!.mse, ssim: base.reports.zeros!.ssim },
   };
-  const curves = (m: MetricsReport): FrameCurves => ({ mse: m.perFrame.mse, ssim: m.perFrame.ssim });
-  const baselinesPerFrame = { copyLast: curves(base.reports.copyLast!), zeros: curves(base.reports.zeros!) };
+  const baselinesPerFrame = { copyLast: frameCurves(base.reports.copyLast!), zeros: frameCurves(base.reports.zeros!) };
   return { count, batch, context: settings.context, horizon, source, baselines, baselinesPerFrame };
 }
 
@@ -95,7 +98,7 @@ export function validationRecord(step: number, v: ValidationSet, m: MetricsRepor
     ssim: m.ssim,
     ssimStrict: m.ssimStrict,
     psnr: m.psnr,
-    perFrame: { mse: m.perFrame.mse, ssim: m.perFrame.ssim },
+    perFrame: frameCurves(m),
     framesBeatingBaselines: framesBeatingBaselines(m, v),
     best: improved,
     sec,
