@@ -115,6 +115,12 @@ function fakeReport(): EvalReport {
     frameIndex: [3, 4],
     ...s(1),
     baseline: { copyLast: s(2), zeros: s(3) },
+    comparison: {
+      method: 'x',
+      copyLast: { mse: [], ssim: [] },
+      zeros: { mse: [], ssim: [] },
+      bothBaselines: { mse: ['better', 'tied'], ssim: ['worse', 'better'] },
+    },
     seconds: 1,
     sequencesPerSecond: 3,
     backend: 'cpu',
@@ -132,6 +138,8 @@ test('eval outputs: report.json, per_frame.csv, plot and strip; terminal table',
   const table = formatEvalTable(r);
   assert.match(table, /copy last frame/);
   assert.match(table, /not comparable to published tables/);
+  assert.match(table, /^4 .* better .* tied$/m);
+  assert.match(table, /better than both baselines, by more than noise \(paired 95% interval over 3 sequences\): SSIM on 1\/2 frames \(tied 0, worse 1\), MSE on 1\/2 frames \(tied 1, worse 0\)/);
   const dir = await mkdtemp(join(tmpdir(), 'crevnet-evalout-'));
   try {
     const H = 8;

@@ -79,6 +79,10 @@ test('--json prints the documented keys; --out writes report.json, per_frame.csv
     assert.equal((base[b]!.perFrame as { ssim: number[] }).ssim.length, 4);
   }
   assert.equal((j.perFrame as { mse: number[] }).mse.length, 4);
+  const cmp = j.comparison as { zeros: { ssim: { lo: number; hi: number; verdict: string }[] }; bothBaselines: { mse: string[]; ssim: string[] } };
+  assert.equal(cmp.zeros.ssim.length, 4);
+  for (const c of cmp.zeros.ssim) assert.ok(c.lo <= c.hi && ['better', 'tied', 'worse'].includes(c.verdict));
+  assert.equal(cmp.bothBaselines.mse.length, 4);
   for (const f of ['report.json', 'per_frame.csv', 'per_frame.png', 'per_frame.svg', 'samples.png', 'samples.svg']) assert.ok(existsSync(join(out, f)), f);
 });
 

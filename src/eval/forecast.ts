@@ -100,6 +100,8 @@ export interface ForecastRunOptions {
 
 export interface ForecastRunResult {
   reports: Record<string, MetricsReport>;
+  /** per forecaster, every frame's scores (for paired comparisons between forecasters) */
+  accumulators: Record<string, MetricsAccumulator>;
   strips: StripSequence[];
   count: number;
   complete: boolean;
@@ -165,5 +167,5 @@ export async function runForecasters(
   const reports: Record<string, MetricsReport> = {};
   for (const k of names) reports[k] = acc[k]!.result();
   for (const k of Object.keys(timing)) timing[k] = timing[k]! / 1000;
-  return { reports, strips, count: done, complete, seconds: (performance.now() - t0) / 1000, timing };
+  return { reports, accumulators: acc, strips, count: done, complete, seconds: (performance.now() - t0) / 1000, timing };
 }

@@ -106,6 +106,8 @@ export function frameScores(pred: ArrayLike<number>, truth: ArrayLike<number>, h
   return { mse: se, mae: ae, ssim: pairOut[0]!, ssimStrict: pairOut[1]!, psnr: m === 0 ? Infinity : -10 * Math.log10(m) };
 }
 
+const SCORE_KEYS = ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr'] as const satisfies readonly (keyof FrameScores)[];
+
 /**
  * Accumulates per-time-step means over batches of time-major [horizon, batch, H, W] frames.
  * Overall numbers are the mean over all frames (= mean of the per-step means when every step
@@ -116,6 +118,8 @@ export class MetricsAccumulator {
   readonly height: number;
   readonly width: number;
   private readonly sums: Record<keyof FrameScores, Float64Array>;
+  /** every frame's scores, [step][sequence], kept for paired comparisons (src/eval/paired.ts) */
+  private readonly scores: Record<keyof FrameScores, number[][]>;
   private sequences = 0;
 
   constructor(horizon: number, height: number, width: number) {
@@ -133,6 +137,8 @@ export class MetricsAccumulator {
       ssimStrict: new Float64Array(horizon),
       psnr: new Float64Array(horizon),
     };
+    const steps = () => Array.from({ length: horizon }, () => [] as number[]);
+    this.scores = { mse: steps(), mae: steps(), ssim: steps(), ssimStrict: steps(), psnr: steps() };
   }
 
   /** Sequences added so far. */
@@ -159,9 +165,15 @@ export class MetricsAccumulator {
         this.sums.ssim[t] += s.ssim;
         this.sums.ssimStrict[t] += s.ssimStrict;
         this.sums.psnr[t] += s.psnr;
+        for (const k of SCORE_KEYS) this.scores[k][t]!.push(s[k]);
       }
     }
     this.sequences += batch;
+  }
+
+  /** One metric's score of every frame added, [step][sequence] in the order sequences were added. */
+  sequenceScores(metric: keyof FrameScores): readonly (readonly number[])[] {
+    return this.scores[metric];
   }
 
   result(): MetricsReport {

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { MetricsReport } from './metrics.js';
+import { countVerdicts, type FrameComparison, type Verdict } from './paired.js';
 import { toCsv } from '../report/csv.js';
 import { writeFileAtomic, writeJsonAtomic } from '../report/files.js';
 import { lineChartSvg, type Series } from '../report/plot.js';
@@ -32,6 +33,8 @@ export interface EvalReport {
   psnr: number;
   perFrame: MetricsReport['perFrame'];
   baseline: { copyLast: MetricsSummary; zeros: MetricsSummary };
+  /** is each predicted frame's gap to a baseline more than noise? (src/eval/paired.ts) */
+  comparison: EvalComparison;
   seconds: number;
   sequencesPerSecond: number;
   backend: string;
@@ -39,6 +42,14 @@ export interface EvalReport {
   workers?: number;
   timing?: Record<string, number>;
   conventions: string;
+}
+
+export interface EvalComparison {
+  method: string;
+  copyLast: { mse: FrameComparison[]; ssim: FrameComparison[] };
+  zeros: { mse: FrameComparison[]; ssim: FrameComparison[] };
+  /** per frame, against both baselines: better than each, worse than either, or tied */
+  bothBaselines: { mse: Verdict[]; ssim: Verdict[] };
 }
 
 export const METRIC_CONVENTIONS =
@@ -109,6 +120,16 @@ function fmt(v: number, digits: number): string {
   return v.toFixed(digits);
 }
 
+/** "better than both baselines on k/10 frames in SSIM (tied t, worse w), …" with the test used. */
+export function formatVerdictLine(r: EvalReport): string {
+  const part = (name: string, v: Verdict[]) => {
+    const c = countVerdicts(v);
+    return `${name} on ${c.better}/${v.length} frames (tied ${c.tied}, worse ${c.worse})`;
+  };
+  const both = r.comparison.bothBaselines;
+  return `better than both baselines, by more than noise (paired 95% interval over ${r.count} sequences): ${part('SSIM', both.ssim)}, ${part('MSE', both.mse)}`;
+}
+
 /** The terminal table: overall numbers for model and baselines, then per-frame SSIM and MSE. */
 export function formatEvalTable(r: EvalReport): string {
   const rows: [string, MetricsSummary][] = [
@@ -126,13 +147,18 @@ export function formatEvalTable(r: EvalReport): string {
     lines.push(`${name.padEnd(16)}${fmt(m.mse, 2).padStart(9)}${fmt(m.mae, 2).padStart(9)}${fmt(m.ssim, 4).padStart(9)}${fmt(m.ssimStrict, 4).padStart(12)}${fmt(m.psnr, 2).padStart(8)}`);
   }
   lines.push('');
-  lines.push(`${'frame'.padEnd(7)}${'SSIM model'.padStart(11)}${'copy-last'.padStart(10)}${'black'.padStart(8)}${'MSE model'.padStart(11)}${'copy-last'.padStart(10)}${'black'.padStart(8)}`);
+  const both = r.comparison.bothBaselines;
+  lines.push(
+    `${'frame'.padEnd(7)}${'SSIM model'.padStart(11)}${'copy-last'.padStart(10)}${'black'.padStart(8)}${'vs both'.padStart(9)}` +
+      `${'MSE model'.padStart(11)}${'copy-last'.padStart(10)}${'black'.padStart(8)}${'vs both'.padStart(9)}`,
+  );
   r.frameIndex.forEach((f, i) => {
     lines.push(
-      `${String(f).padEnd(7)}${fmt(r.perFrame.ssim[i]!, 4).padStart(11)}${fmt(r.baseline.copyLast.perFrame.ssim[i]!, 4).padStart(10)}${fmt(r.baseline.zeros.perFrame.ssim[i]!, 4).padStart(8)}` +
-        `${fmt(r.perFrame.mse[i]!, 1).padStart(11)}${fmt(r.baseline.copyLast.perFrame.mse[i]!, 1).padStart(10)}${fmt(r.baseline.zeros.perFrame.mse[i]!, 1).padStart(8)}`,
+      `${String(f).padEnd(7)}${fmt(r.perFrame.ssim[i]!, 4).padStart(11)}${fmt(r.baseline.copyLast.perFrame.ssim[i]!, 4).padStart(10)}${fmt(r.baseline.zeros.perFrame.ssim[i]!, 4).padStart(8)}${both.ssim[i]!.padStart(9)}` +
+        `${fmt(r.perFrame.mse[i]!, 1).padStart(11)}${fmt(r.baseline.copyLast.perFrame.mse[i]!, 1).padStart(10)}${fmt(r.baseline.zeros.perFrame.mse[i]!, 1).padStart(8)}${both.mse[i]!.padStart(9)}`,
     );
   });
+  lines.push('', formatVerdictLine(r));
   if (!r.standard) lines.push('', 'note: not the standard mnist_test_seq.npy, so these numbers are not comparable to published tables');
   return lines.join('\n') + '\n';
 }
