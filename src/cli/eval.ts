@@ -5,6 +5,7 @@ import { action, parseIntOption, parsePositiveInt, parseWorkers, startBackend } 
 import { evaluate } from '../eval/evaluate.js';
 import { formatEvalTable } from '../eval/report.js';
 import { toJson } from '../report/files.js';
+import { DEFAULT_MODEL_NAME } from '../eval/pretrained.js';
 import { DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED } from '../eval/sources.js';
 
 interface EvalCliOptions {
@@ -58,7 +59,7 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('evaluate a model on Moving MNIST (10→10 rollout): MSE, MAE, SSIM, SSIMstrict, PSNR beside copy-last and black-frame baselines')
-    .option('--model <dir|default>', 'checkpoint or run directory; default: the bundled model (outputs/pretrained/mmnist-small)')
+    .option('--model <dir|name|default>', `checkpoint or run directory, or a bundled model's name; default: the bundled ${DEFAULT_MODEL_NAME}`)
     .option('--data <file.npy>', 'time-major uint8 (T, N, 64, 64) file, e.g. mnist_test_seq.npy (read in batches)')
     .option('--count <n>', `sequences to generate from MNIST test digits (default ${DEFAULT_EVAL_COUNT}); with --data, only the first n`, parsePositiveInt('--count'))
     .option('--seed <n>', `seed of the generated set (default ${DEFAULT_EVAL_SEED})`, parseIntOption('--seed'))

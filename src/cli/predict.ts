@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { CrevNet } from '../model/crevnet.js';
 import { batchExitCode, expandInputs, isFailure, planOutputs, predictBatch, summaryTable } from '../predict/batch.js';
-import { resolveModelDir } from '../eval/pretrained.js';
+import { DEFAULT_MODEL_NAME, resolveModelDir } from '../eval/pretrained.js';
 import { DEFAULT_CONTEXT, DEFAULT_FIT, DEFAULT_HORIZON } from '../predict/predict.js';
 import { CrevnetError, errorMessage, UserError } from '../runtime/errors.js';
 import { FIT_MODES, VIDEO_FORMATS, type FitMode, type VideoFormat } from '../video/ffmpeg.js';
@@ -37,7 +37,7 @@ function parseStart(value: string): number | 'end' {
   return n;
 }
 
-/** Resolve --model (a checkpoint or run directory, or "default" = the bundled model) and load it; UserError when it
+/** Resolve --model (a checkpoint or run directory, a bundled model's name, or "default") and load it; UserError when it
  *  cannot be read. Same resolution as `crevnet eval` (src/eval/pretrained.ts). */
 export async function loadPredictModel(spec: string | undefined): Promise<{ model: CrevNet; dir: string; label: string }> {
   const { dir, label } = resolveModelDir(spec);
@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .command('predict')
     .description('predict the next frames of videos (files, directories or globs) and write context + prediction')
     .requiredOption('--frames <inputs...>', 'input videos: files, directories (their videos) or glob patterns')
-    .option('--model <dir>', 'checkpoint directory, or "default" for the bundled model', 'default')
+    .option('--model <dir|name|default>', `checkpoint or run directory, a bundled model's name, or "default" (the bundled ${DEFAULT_MODEL_NAME})`, 'default')
     .option('--context <n>', 'known frames fed to the model (≥ 3)', parsePositiveInt('--context'), DEFAULT_CONTEXT)
     .option('--horizon <n>', 'frames to predict', parsePositiveInt('--horizon'), DEFAULT_HORIZON)
     .option('--start <N|end>', 'the context ends at frame N (later frames are the ground truth), or at the end', parseStart, 'end')

@@ -1,9 +1,9 @@
 /**
- * Where models live: the bundled pretrained model (outputs/pretrained/mmnist-small/ inside the
- * installed package, found from this file's URL so it works from any working directory), and
- * how a --model argument maps to a checkpoint directory.
+ * Where models live: the bundled pretrained models (outputs/pretrained/NAME/ inside the installed
+ * package, found from this file's URL so they work from any working directory; one of them is the
+ * default), and how a --model argument maps to a checkpoint directory.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../runtime/errors.js';
@@ -15,9 +15,23 @@ export function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
-/** outputs/pretrained/mmnist-small/ of the installed package. */
+/** outputs/pretrained/ of the installed package: one directory per bundled model. */
+export function bundledModelsDir(): string {
+  return join(packageRoot(), 'outputs', 'pretrained');
+}
+
+/** outputs/pretrained/<DEFAULT_MODEL_NAME>/ of the installed package. */
 export function defaultModelDir(): string {
-  return join(packageRoot(), 'outputs', 'pretrained', DEFAULT_MODEL_NAME);
+  return join(bundledModelsDir(), DEFAULT_MODEL_NAME);
+}
+
+/** Names of the bundled models (directories of outputs/pretrained/ that hold a checkpoint), sorted. */
+export function bundledModelNames(): string[] {
+  const root = bundledModelsDir();
+  if (!isDir(root)) return [];
+  return readdirSync(root)
+    .filter((n) => !n.startsWith('.') && isCheckpointDir(join(root, n)))
+    .sort();
 }
 
 function isDir(p: string): boolean {
@@ -45,8 +59,9 @@ export interface ResolvedModel {
 }
 
 /**
- * `--model` → checkpoint directory. Omitted or "default": the bundled model. A training run
- * directory (with best/ and last/) resolves to best/, else last/.
+ * `--model` → checkpoint directory. Omitted or "default": the default bundled model. A path that
+ * exists wins; otherwise a bare name of a bundled model (e.g. "mmnist-small") names it. A training
+ * run directory (with best/ and last/) resolves to best/, else last/.
  */
 export function resolveModelDir(arg?: string): ResolvedModel {
   if (arg === undefined || arg === '' || arg === 'default') {
@@ -59,7 +74,15 @@ export function resolveModelDir(arg?: string): ResolvedModel {
     return { dir, label: `default (${relative(packageRoot(), dir)})`, isDefault: true };
   }
   const p = resolve(arg);
-  if (!existsSync(p)) throw new UserError(`model directory not found: ${arg}`);
+  if (!existsSync(p)) {
+    const bundled = bundledModelNames();
+    if (bundled.includes(arg)) {
+      const dir = join(bundledModelsDir(), arg);
+      return { dir, label: relative(packageRoot(), dir), isDefault: dir === defaultModelDir() };
+    }
+    const hint = bundled.length > 0 ? ` (bundled models: ${bundled.join(', ')}; or "default")` : '';
+    throw new UserError(`model directory not found: ${arg}${hint}`);
+  }
   if (!isDir(p)) throw new UserError(`--model must be a checkpoint or run directory, got a file: ${arg}`);
   if (isCheckpointDir(p)) return { dir: p, label: arg, isDefault: false };
   for (const sub of ['best', 'last']) {
