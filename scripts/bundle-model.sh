@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Bundle a trained checkpoint as the default model and regenerate its published results.
+# Bundle a trained checkpoint and regenerate its published results.
 #   scripts/bundle-model.sh RUN_DIR [EVAL_COUNT] [FULL_COUNT]
-# Copies RUN_DIR/best (a checkpoint directory) to outputs/pretrained/mmnist-small/, evaluates it on
+# Copies RUN_DIR/best (a checkpoint directory) to outputs/pretrained/mmnist-CONFIG/ (CONFIG = the
+# checkpoint's config name, e.g. mmnist-small; which one is the default is DEFAULT_MODEL_NAME in
+# src/eval/pretrained.ts), evaluates it on
 # EVAL_COUNT (default 10000) sequences generated from MNIST test digits with seed 0, and writes
 # metrics.json, per_frame.csv/.png, samples.png, the run's loss curve and commands, and README GIFs.
 # With FULL_COUNT (e.g. 10000) it also evaluates that many sequences (same seed) into
@@ -11,9 +13,10 @@ cd "$(dirname "$0")/.."
 run=${1:?usage: scripts/bundle-model.sh RUN_DIR [EVAL_COUNT] [FULL_COUNT]}
 count=${2:-10000}
 full=${3:-}
-dest=outputs/pretrained/mmnist-small
 src="$run/best"
 [ -f "$src/model.json" ] || { echo "no checkpoint at $src" >&2; exit 2; }
+name=mmnist-$(node -e "console.log(JSON.parse(require('fs').readFileSync('$src/config.json','utf8')).name)")
+dest=outputs/pretrained/$name
 tmp=$(mktemp -d outputs/pretrained/.bundle-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cp "$src"/* "$tmp"/
@@ -35,14 +38,14 @@ $(cat "$run/command.txt")
 Evaluation (metrics.json, per_frame.csv, per_frame.png, samples.png):
 
 \`\`\`
-npx crevnet eval --model outputs/pretrained/mmnist-small --count $count --seed 0 --out DIR --json
+npx crevnet eval --model $name --count $count --seed 0 --out DIR --json
 \`\`\`
 
 The full-size files (metrics-N.json, per_frame-N.csv), when present, come from the same command with
 \`--count N\` (its JSON output → metrics-N.json, per_frame.csv → per_frame-N.csv).
 
 GIFs: \`crevnet dataset mmnist --split test --count 1 --seed S --out seq.mp4\` then
-\`crevnet predict --frames seq.mp4 --start 10 --compare --format gif\` for S = 11, 12, 13.
+\`crevnet predict --model $name --frames seq.mp4 --start 10 --compare --format gif\` for S = 11, 12, 13.
 MD
 chmod 755 "$tmp"
 rm -rf "$dest.old"
@@ -53,18 +56,18 @@ trap - EXIT
 # Results are produced from the bundled location, exactly as a user reproduces them.
 work=$(mktemp -d outputs/pretrained/.eval-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-node dist/cli.js eval --model default --count "$count" --seed 0 --out "$work" --json > "$work/metrics.json"
+node dist/cli.js eval --model "$name" --count "$count" --seed 0 --out "$work" --json > "$work/metrics.json"
 mv "$work/metrics.json" "$work/per_frame.csv" "$work/per_frame.png" "$work/samples.png" "$dest/"
 if [ -n "$full" ]; then
   mkdir "$work/full"
-  node dist/cli.js eval --model default --count "$full" --seed 0 --out "$work/full" --json > "$work/full/metrics.json"
+  node dist/cli.js eval --model "$name" --count "$full" --seed 0 --out "$work/full" --json > "$work/full/metrics.json"
   mv "$work/full/metrics.json" "$dest/metrics-$full.json"
   mv "$work/full/per_frame.csv" "$dest/per_frame-$full.csv"
 fi
 # README media: ground truth | prediction | |difference| for three generated test sequences.
 for seed in 11 12 13; do
   node dist/cli.js dataset mmnist --split test --count 1 --seed "$seed" --out "$work/seq-$seed.mp4" > /dev/null
-  node dist/cli.js predict --frames "$work/seq-$seed.mp4" --start 10 --compare --format gif \
+  node dist/cli.js predict --model "$name" --frames "$work/seq-$seed.mp4" --start 10 --compare --format gif \
     --out "$dest/example-$seed.gif" --json > /dev/null
 done
 echo "bundled $src (iteration $step) → $dest"
