@@ -12,11 +12,10 @@ import { CrevNet } from '../model/crevnet.js';
 import { DataParallel, resolveWorkers, type WorkersSetting } from '../train/parallel.js';
 import { GeneratedSequenceSource, NpySequenceSource, DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED, type SequenceSource } from './sources.js';
 import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type Forecaster, type Predictor } from './forecast.js';
-import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalReport, type WrittenEvalFiles } from './report.js';
+import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalComparison, type EvalReport, type WrittenEvalFiles } from './report.js';
 import { resolveModelDir } from './pretrained.js';
 import { PAIRED_METHOD, combineVerdicts, pairedComparison } from './paired.js';
 import type { MetricsAccumulator } from './metrics.js';
-import type { EvalComparison } from './report.js';
 
 /** Length of a generated evaluation sequence (the protocol's 20 frames). */
 export const GENERATED_FRAMES = 20;
