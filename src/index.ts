@@ -15,6 +15,7 @@ export { readMetrics, writeRunReport, lossCurveSvg, type MetricsLog, type Valida
 export * from './eval/sources.js';
 export * from './eval/forecast.js';
 export * from './eval/evaluate.js';
+export * from './eval/paired.js';
 export * from './eval/report.js';
 export * from './eval/pretrained.js';
 export * from './report/plot.js';
