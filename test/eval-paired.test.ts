@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { combineVerdicts, countVerdicts, pairedComparison, Z95 } from '../src/eval/paired.js';
+import { combineVerdicts, compareWithBaselines, countVerdicts, pairedComparison, Z95 } from '../src/eval/paired.js';
 import { MetricsAccumulator } from '../src/eval/metrics.js';
-import { compareWithBaselines } from '../src/eval/evaluate.js';
 
 test('paired interval: mean ± 1.96·sd/√n of the per-sequence differences', () => {
   // differences 1, 2, 3, 4: mean 2.5, sample sd √(5/3)

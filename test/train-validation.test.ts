@@ -1,27 +1,43 @@
 /** Validation's per-frame check against both baselines (the first half of the bundled model's quality bar). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MetricsReport } from '../src/eval/metrics.js';
-import { framesBeatingBaselines, validationNote, validationRecord, type ValidationSet } from '../src/train/validation.js';
+import { MetricsAccumulator } from '../src/eval/metrics.js';
+import { framesBeatingBaselines, frameVerdicts, validationNote, validationRecord, type ValidationSet } from '../src/train/validation.js';
 
-test('frames beating both baselines are counted per metric; the record and the progress line carry them', () => {
+/** Score time-major [horizon, batch, H, W] predictions (one per step from `predict`) against `truth`. */
+function scored(truth: Float32Array, horizon: number, batch: number, H: number, predict: (t: number, v: number, i: number) => number): MetricsAccumulator {
+  const acc = new MetricsAccumulator(horizon, H, H);
+  const per = batch * H * H;
+  acc.add(truth.map((v, i) => predict(Math.floor(i / per), v, i)), truth, batch);
+  return acc;
+}
+
+test('validation counts frames beating both baselines, with paired verdicts; the record and the progress line carry them', () => {
+  const H = 8;
+  const horizon = 4;
+  const batch = 12;
+  const truth = new Float32Array(horizon * batch * H * H).map((_, i) => ((i * 37) % 101) / 101);
+  const copyLast = scored(truth, horizon, batch, H, (_t, v, i) => (i % 5 === 0 ? 1 : 1 - v));
+  const zeros = scored(truth, horizon, batch, H, () => 0);
+  // frames 0, 1: close to the truth (better); frame 2: black frames exactly (tied with black); frame 3: inverted (worse)
+  const model = scored(truth, horizon, batch, H, (t, v, i) => (t < 2 ? v + (i % 3 === 0 ? 0.02 : -0.01) : t === 2 ? 0 : 1 - v));
+  const curves = (a: MetricsAccumulator) => ({ mse: a.result().perFrame.mse, ssim: a.result().perFrame.ssim });
   const v = {
-    count: 2,
-    batch: 2,
+    count: batch,
+    batch,
     context: 10,
-    horizon: 4,
-    baselines: { copyLast: { mse: 250, ssim: 0.7 }, zeros: { mse: 170, ssim: 0.78 } },
-    baselinesPerFrame: {
-      copyLast: { mse: [200, 250, 270, 280], ssim: [0.75, 0.7, 0.68, 0.66] },
-      zeros: { mse: [170, 170, 170, 170], ssim: [0.78, 0.78, 0.78, 0.78] },
-    },
+    horizon,
+    baselines: { copyLast: { mse: copyLast.result().mse, ssim: copyLast.result().ssim }, zeros: { mse: zeros.result().mse, ssim: zeros.result().ssim } },
+    baselinesPerFrame: { copyLast: curves(copyLast), zeros: curves(zeros) },
+    baselineScores: { copyLast, zeros },
   } as unknown as ValidationSet;
-  const curve = { mse: [80, 150, 170, 260], ssim: [0.83, 0.79, 0.77, 0.8], mae: [0, 0, 0, 0], ssimStrict: [0, 0, 0, 0], psnr: [0, 0, 0, 0] };
-  const m = { frames: 8, mse: 165, mae: 0, ssim: 0.7975, ssimStrict: 0, psnr: 0, perFrame: curve } as MetricsReport;
-  // MSE: frames 0, 1 (170 ties black: not a win; 260 loses to black); SSIM: 0, 1, 3 (0.77 loses to black)
-  assert.deepEqual(framesBeatingBaselines(m, v), { mse: 2, ssim: 3, frames: 4 });
-  const rec = validationRecord(100, v, m, true, 1);
-  assert.deepEqual(rec.framesBeatingBaselines, { mse: 2, ssim: 3, frames: 4 });
-  assert.deepEqual(rec.perFrame, { mse: curve.mse, ssim: curve.ssim });
-  assert.match(validationNote(100, v, m, true), /beats both baselines in SSIM on 3\/4 frames, in MSE on 2\/4 → best\/$/);
+  const s = { report: model.result(), scores: model };
+  // raw means: frame 2 ties black exactly, so it is no win; frame 3 loses
+  assert.deepEqual(framesBeatingBaselines(s.report, v), { mse: 2, ssim: 2, frames: 4 });
+  assert.deepEqual(frameVerdicts(s, v), { mse: ['better', 'better', 'tied', 'worse'], ssim: ['better', 'better', 'tied', 'worse'] });
+  const rec = validationRecord(100, v, s, true, 1);
+  assert.deepEqual(rec.framesBeatingBaselines, { mse: 2, ssim: 2, frames: 4 });
+  assert.deepEqual(rec.verdicts, frameVerdicts(s, v));
+  assert.deepEqual(rec.perFrame, curves(model));
+  assert.match(validationNote(100, v, s, true), /better than both baselines beyond noise in SSIM on 2\/4 frames \(worse on 1\), MSE on 2\/4 frames \(worse on 1\) → best\/$/);
 });

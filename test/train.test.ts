@@ -68,10 +68,15 @@ test('a short training run lowers the loss and writes the run report', async () 
     const recs = readJsonl(await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8'));
     assert.equal(recs.filter((x) => x.type === 'train').length, 40);
     assert.deepEqual(recs.filter((x) => x.type === 'val').map((x) => x.step), [20, 40]);
-    for (const v of recs.filter((x) => x.type === 'val') as { perFrame: { mse: number[]; ssim: number[] }; framesBeatingBaselines: { frames: number } }[]) {
+    type Val = { perFrame: { mse: number[]; ssim: number[] }; framesBeatingBaselines: { frames: number }; verdicts: { mse: string[]; ssim: string[] } };
+    for (const v of recs.filter((x) => x.type === 'val') as Val[]) {
       assert.equal(v.perFrame.mse.length, 4, 'per-frame MSE of the 4→4 validation rollout');
       assert.equal(v.perFrame.ssim.length, 4);
       assert.equal(v.framesBeatingBaselines.frames, 4);
+      for (const k of ['mse', 'ssim'] as const) {
+        assert.equal(v.verdicts[k].length, 4);
+        assert.ok(v.verdicts[k].every((x) => ['better', 'tied', 'worse'].includes(x)), v.verdicts[k].join());
+      }
     }
     const best = await loadCheckpoint(join(dir, 'run', 'best'));
     assert.equal(best.optimizerWeights, undefined, 'best/ is an inference checkpoint');

@@ -12,10 +12,9 @@ import { CrevNet } from '../model/crevnet.js';
 import { DataParallel, resolveWorkers, type WorkersSetting } from '../train/parallel.js';
 import { GeneratedSequenceSource, NpySequenceSource, DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED, type SequenceSource } from './sources.js';
 import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type Forecaster, type Predictor } from './forecast.js';
-import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalComparison, type EvalReport, type WrittenEvalFiles } from './report.js';
+import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalReport, type WrittenEvalFiles } from './report.js';
 import { resolveModelDir } from './pretrained.js';
-import { PAIRED_METHOD, combineVerdicts, pairedComparison } from './paired.js';
-import type { MetricsAccumulator } from './metrics.js';
+import { compareWithBaselines } from './paired.js';
 
 /** Length of a generated evaluation sequence (the protocol's 20 frames). */
 export const GENERATED_FRAMES = 20;
@@ -64,22 +63,6 @@ export async function openEvalSource(o: { data?: string; count?: number; seed?: 
   }
   if (o.height !== o.width) throw new UserError(`generated Moving MNIST frames are square; the model expects ${o.height}×${o.width}`);
   return GeneratedSequenceSource.create(o.count ?? DEFAULT_EVAL_COUNT, o.seed ?? DEFAULT_EVAL_SEED, GENERATED_FRAMES, o.height);
-}
-
-/** Per frame, in MSE and SSIM: is the model's gap to each baseline more than noise? */
-export function compareWithBaselines(model: MetricsAccumulator, copyLast: MetricsAccumulator, zeros: MetricsAccumulator): EvalComparison {
-  const against = (b: MetricsAccumulator) => ({
-    mse: pairedComparison(model.sequenceScores('mse'), b.sequenceScores('mse'), false),
-    ssim: pairedComparison(model.sequenceScores('ssim'), b.sequenceScores('ssim'), true),
-  });
-  const c = against(copyLast);
-  const z = against(zeros);
-  return {
-    method: PAIRED_METHOD,
-    copyLast: c,
-    zeros: z,
-    bothBaselines: { mse: combineVerdicts([c.mse, z.mse]), ssim: combineVerdicts([c.ssim, z.ssim]) },
-  };
 }
 
 export async function evaluate(o: EvalOptions): Promise<EvalResult> {

@@ -4,6 +4,8 @@
  * (model − baseline), whose 95% interval is mean ± 1.96·sd/√n (normal approximation; n is in the
  * hundreds or thousands here). A frame is "better" or "worse" only when the interval excludes 0.
  */
+import type { MetricsAccumulator } from './metrics.js';
+import type { EvalComparison } from './report.js';
 
 export type Verdict = 'better' | 'tied' | 'worse';
 
@@ -66,4 +68,20 @@ export function countVerdicts(v: readonly Verdict[]): Record<Verdict, number> {
   const c: Record<Verdict, number> = { better: 0, tied: 0, worse: 0 };
   for (const x of v) c[x]++;
   return c;
+}
+
+/** Per frame, in MSE and SSIM: is the model's gap to each baseline more than noise? */
+export function compareWithBaselines(model: MetricsAccumulator, copyLast: MetricsAccumulator, zeros: MetricsAccumulator): EvalComparison {
+  const against = (b: MetricsAccumulator) => ({
+    mse: pairedComparison(model.sequenceScores('mse'), b.sequenceScores('mse'), false),
+    ssim: pairedComparison(model.sequenceScores('ssim'), b.sequenceScores('ssim'), true),
+  });
+  const c = against(copyLast);
+  const z = against(zeros);
+  return {
+    method: PAIRED_METHOD,
+    copyLast: c,
+    zeros: z,
+    bothBaselines: { mse: combineVerdicts([c.mse, z.mse]), ssim: combineVerdicts([c.ssim, z.ssim]) },
+  };
 }

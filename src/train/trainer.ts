@@ -135,17 +135,18 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
 
     const validate = async (step: number) => {
       const t0 = performance.now();
-      const m = await scoreModel(validation, model, pool);
+      const scored = await scoreModel(validation, model, pool);
+      const m = scored.report;
       const improved = improvesOn(m, best);
       if (improved) {
         best = { metric: 'ssim', value: m.ssim, mse: m.mse, step };
         await saveBestCheckpoint(join(runDir, 'best'), model, state(step));
         await hooks.onCheckpoint?.('best', join(runDir, 'best'), step);
       }
-      const rec = validationRecord(step, validation, m, improved, (performance.now() - t0) / 1000);
+      const rec = validationRecord(step, validation, scored, improved, (performance.now() - t0) / 1000);
       appendFileSync(metricsPath, `${JSON.stringify(rec)}\n`);
       hooks.onValidation?.(rec);
-      note(validationNote(step, validation, m, improved));
+      note(validationNote(step, validation, scored, improved));
     };
 
     let status: TrainResult['status'] = 'completed';

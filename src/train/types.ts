@@ -3,6 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../model/config.js';
 import type { TrainProgress } from './progress.js';
 import type { BestScore } from './state.js';
+import type { Verdict } from '../eval/paired.js';
 
 export type TrainOverrides = Partial<
   Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'l1' | 'ssim' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery' | 'workers'>
@@ -48,6 +49,8 @@ export interface ValidationRecord {
   perFrame?: { mse: number[]; ssim: number[] };
   /** frames on which the model beats both the copy-last and black-frame baselines, per metric */
   framesBeatingBaselines?: { mse: number; ssim: number; frames: number };
+  /** per frame, against both baselines: better / tied / worse by a paired 95% interval (absent in older logs) */
+  verdicts?: { mse: Verdict[]; ssim: Verdict[] };
   best: boolean;
   sec: number;
 }

@@ -14,7 +14,8 @@ import type { TrainConfig } from '../model/config.js';
 import type { CrevNet } from '../model/crevnet.js';
 import { ArraySequenceSource } from '../eval/sources.js';
 import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type ArrayPredictor } from '../eval/forecast.js';
-import type { MetricsReport } from '../eval/metrics.js';
+import type { MetricsAccumulator, MetricsReport } from '../eval/metrics.js';
+import { compareWithBaselines, countVerdicts, type Verdict } from '../eval/paired.js';
 import type { ValidationBaselines } from './report.js';
 import type { BestScore } from './state.js';
 import type { ValidationRecord } from './types.js';
@@ -34,6 +35,14 @@ export interface ValidationSet {
   baselines: ValidationBaselines;
   /** the baselines' per-frame scores (index = step of the horizon) */
   baselinesPerFrame: Record<keyof ValidationBaselines, FrameCurves>;
+  /** the baselines' score of every frame, for the paired per-frame verdicts */
+  baselineScores: Record<keyof ValidationBaselines, MetricsAccumulator>;
+}
+
+/** The model's scores on the validation set: the summary and every frame's score. */
+export interface ModelScores {
+  report: MetricsReport;
+  scores: MetricsAccumulator;
 }
 
 /** Per-frame MSE and SSIM curves. */
@@ -59,14 +68,20 @@ export async function prepareValidation(settings: TrainConfig, height: number, w
     zeros: { mse: base.reports.zeros!.mse, ssim: base.reports.zeros!.ssim },
   };
   const baselinesPerFrame = { copyLast: frameCurves(base.reports.copyLast!), zeros: frameCurves(base.reports.zeros!) };
-  return { count, batch, context: settings.context, horizon, source, baselines, baselinesPerFrame };
+  const baselineScores = { copyLast: base.accumulators.copyLast!, zeros: base.accumulators.zeros! };
+  return { count, batch, context: settings.context, horizon, source, baselines, baselinesPerFrame, baselineScores };
 }
 
 /** The model's scores on the validation set; with `pool` (the training DataParallel of `model`, which sends the current weights) the rollout is sharded over its threads. */
-export async function scoreModel(v: ValidationSet, model: CrevNet, pool?: ArrayPredictor): Promise<MetricsReport> {
+export async function scoreModel(v: ValidationSet, model: CrevNet, pool?: ArrayPredictor): Promise<ModelScores> {
   const forecaster = pool ? parallelModelForecaster(pool) : modelForecaster(model);
   const r = await runForecasters(v.source(), { model: forecaster }, { context: v.context, horizon: v.horizon, batch: v.batch });
-  return r.reports.model!;
+  return { report: r.reports.model!, scores: r.accumulators.model! };
+}
+
+/** Per frame, against both baselines at once: better / tied / worse by the paired 95% interval (src/eval/paired.ts). */
+export function frameVerdicts(s: ModelScores, v: ValidationSet): { mse: Verdict[]; ssim: Verdict[] } {
+  return compareWithBaselines(s.scores, v.baselineScores.copyLast, v.baselineScores.zeros).bothBaselines;
 }
 
 /** A finite SSIM above the best so far. */
@@ -75,8 +90,8 @@ export function improvesOn(m: MetricsReport, best: BestScore | null): boolean {
 }
 
 /**
- * On how many predicted frames the model beats both baselines (lower MSE, higher SSIM than copy-last and
- * black frames): the first half of the bundled model's quality bar.
+ * On how many predicted frames the model's mean beats both baselines (lower MSE, higher SSIM than copy-last
+ * and black frames), however small the margin; frameVerdicts says which margins are more than noise.
  */
 export function framesBeatingBaselines(m: MetricsReport, v: ValidationSet): { mse: number; ssim: number; frames: number } {
   const b = Object.values(v.baselinesPerFrame);
@@ -88,7 +103,8 @@ export function framesBeatingBaselines(m: MetricsReport, v: ValidationSet): { ms
   };
 }
 
-export function validationRecord(step: number, v: ValidationSet, m: MetricsReport, improved: boolean, sec: number): ValidationRecord {
+export function validationRecord(step: number, v: ValidationSet, s: ModelScores, improved: boolean, sec: number): ValidationRecord {
+  const m = s.report;
   return {
     type: 'val',
     step,
@@ -100,17 +116,23 @@ export function validationRecord(step: number, v: ValidationSet, m: MetricsRepor
     psnr: m.psnr,
     perFrame: frameCurves(m),
     framesBeatingBaselines: framesBeatingBaselines(m, v),
+    verdicts: frameVerdicts(s, v),
     best: improved,
     sec,
   };
 }
 
-/** One progress line: the scores next to the black-frame baseline. */
-export function validationNote(step: number, v: ValidationSet, m: MetricsReport, improved: boolean): string {
+/** One progress line: the scores next to the black-frame baseline, and the frames won beyond noise. */
+export function validationNote(step: number, v: ValidationSet, s: ModelScores, improved: boolean): string {
+  const m = s.report;
   const zeros = v.baselines.zeros;
-  const f = framesBeatingBaselines(m, v);
+  const verdicts = frameVerdicts(s, v);
+  const part = (name: string, x: Verdict[]) => {
+    const c = countVerdicts(x);
+    return `${name} on ${c.better}/${x.length} frames (worse on ${c.worse})`;
+  };
   return (
     `validation @${step}: SSIM ${m.ssim.toFixed(4)} MSE ${m.mse.toFixed(1)} (black frames ${zeros.ssim.toFixed(4)} / ${zeros.mse.toFixed(1)}); ` +
-    `beats both baselines in SSIM on ${f.ssim}/${f.frames} frames, in MSE on ${f.mse}/${f.frames}${improved ? ' → best/' : ''}`
+    `better than both baselines beyond noise in ${part('SSIM', verdicts.ssim)}, ${part('MSE', verdicts.mse)}${improved ? ' → best/' : ''}`
   );
 }
