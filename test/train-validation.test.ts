@@ -39,5 +39,5 @@ test('validation counts frames beating both baselines, with paired verdicts; the
   assert.deepEqual(rec.framesBeatingBaselines, { mse: 2, ssim: 2, frames: 4 });
   assert.deepEqual(rec.verdicts, frameVerdicts(s, v));
   assert.deepEqual(rec.perFrame, curves(model));
-  assert.match(validationNote(100, v, s, true), /better than both baselines beyond noise in SSIM on 2\/4 frames \(worse on 1\), MSE on 2\/4 frames \(worse on 1\) → best\/$/);
+  assert.match(validationNote(v, rec), /better than both baselines beyond noise in SSIM on 2\/4 frames \(worse on 1\), MSE on 2\/4 frames \(worse on 1\) → best\/$/);
 });

@@ -146,7 +146,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
       const rec = validationRecord(step, validation, scored, improved, (performance.now() - t0) / 1000);
       appendFileSync(metricsPath, `${JSON.stringify(rec)}\n`);
       hooks.onValidation?.(rec);
-      note(validationNote(step, validation, scored, improved));
+      note(validationNote(validation, rec));
     };
 
     let status: TrainResult['status'] = 'completed';

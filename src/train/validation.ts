@@ -103,7 +103,13 @@ export function framesBeatingBaselines(m: MetricsReport, v: ValidationSet): { ms
   };
 }
 
-export function validationRecord(step: number, v: ValidationSet, s: ModelScores, improved: boolean, sec: number): ValidationRecord {
+export function validationRecord(
+  step: number,
+  v: ValidationSet,
+  s: ModelScores,
+  improved: boolean,
+  sec: number,
+): ValidationRecord & { verdicts: { mse: Verdict[]; ssim: Verdict[] } } {
   const m = s.report;
   return {
     type: 'val',
@@ -122,17 +128,16 @@ export function validationRecord(step: number, v: ValidationSet, s: ModelScores,
   };
 }
 
-/** One progress line: the scores next to the black-frame baseline, and the frames won beyond noise. */
-export function validationNote(step: number, v: ValidationSet, s: ModelScores, improved: boolean): string {
-  const m = s.report;
+/** One progress line (from the record): the scores next to the black-frame baseline, and the frames won beyond noise. */
+export function validationNote(v: ValidationSet, rec: ValidationRecord & { verdicts: { mse: Verdict[]; ssim: Verdict[] } }): string {
   const zeros = v.baselines.zeros;
-  const verdicts = frameVerdicts(s, v);
+  const { verdicts } = rec;
   const part = (name: string, x: Verdict[]) => {
     const c = countVerdicts(x);
     return `${name} on ${c.better}/${x.length} frames (worse on ${c.worse})`;
   };
   return (
-    `validation @${step}: SSIM ${m.ssim.toFixed(4)} MSE ${m.mse.toFixed(1)} (black frames ${zeros.ssim.toFixed(4)} / ${zeros.mse.toFixed(1)}); ` +
-    `better than both baselines beyond noise in ${part('SSIM', verdicts.ssim)}, ${part('MSE', verdicts.mse)}${improved ? ' → best/' : ''}`
+    `validation @${rec.step}: SSIM ${rec.ssim.toFixed(4)} MSE ${rec.mse.toFixed(1)} (black frames ${zeros.ssim.toFixed(4)} / ${zeros.mse.toFixed(1)}); ` +
+    `better than both baselines beyond noise in ${part('SSIM', verdicts.ssim)}, ${part('MSE', verdicts.mse)}${rec.best ? ' → best/' : ''}`
   );
 }
