@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { action, printJson, startBackend } from './common.js';
 import { binaryVersion, ffmpegBinary, ffprobeBinary } from '../runtime/ffmpeg-paths.js';
 import { errorMessage } from '../runtime/errors.js';
+import { DEFAULT_MODEL_NAME, bundledModelNames } from '../eval/pretrained.js';
 
 const require = createRequire(import.meta.url);
 
@@ -19,7 +20,7 @@ function binary(find: () => { path: string; source: string }) {
 export function register(program: Command): void {
   program
     .command('info')
-    .description('show Node, tfjs, the chosen backend (and why others were skipped), ffmpeg/ffprobe')
+    .description('show Node, tfjs, the chosen backend (and why others were skipped), ffmpeg/ffprobe, the bundled models')
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
@@ -36,6 +37,7 @@ export function register(program: Command): void {
           warnings: be.warnings,
           ffmpeg: binary(ffmpegBinary),
           ffprobe: binary(ffprobeBinary),
+          models: { bundled: bundledModelNames(), default: DEFAULT_MODEL_NAME },
         };
         if (opts.json) return printJson(info);
         const lines = [
@@ -48,6 +50,7 @@ export function register(program: Command): void {
           `          ${info.ffmpeg.version ?? info.ffmpeg.error}`,
           `ffprobe   ${info.ffprobe.path ?? 'not found'}${info.ffprobe.source ? ` [${info.ffprobe.source}]` : ''}`,
           `          ${info.ffprobe.version ?? info.ffprobe.error}`,
+          `models    ${info.models.bundled.map((n) => (n === info.models.default ? `${n} (default)` : n)).join(', ') || 'none bundled'} (--model NAME)`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }),
