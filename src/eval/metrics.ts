@@ -160,12 +160,10 @@ export class MetricsAccumulator {
       for (let b = 0; b < batch; b++) {
         const o = (t * batch + b) * hw;
         const s = frameScores(pred.subarray(o, o + hw), truth.subarray(o, o + hw), this.height, this.width);
-        this.sums.mse[t] += s.mse;
-        this.sums.mae[t] += s.mae;
-        this.sums.ssim[t] += s.ssim;
-        this.sums.ssimStrict[t] += s.ssimStrict;
-        this.sums.psnr[t] += s.psnr;
-        for (const k of SCORE_KEYS) this.scores[k][t]!.push(s[k]);
+        for (const k of SCORE_KEYS) {
+          this.sums[k][t] += s[k];
+          this.scores[k][t]!.push(s[k]);
+        }
       }
     }
     this.sequences += batch;
