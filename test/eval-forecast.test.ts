@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { copyLastForecaster, oracleForecaster, runForecasters, zerosForecaster, modelForecaster } from '../src/eval/forecast.js';
 import { ArraySequenceSource, GeneratedSequenceSource, NpySequenceSource } from '../src/eval/sources.js';
 import { evaluate } from '../src/eval/evaluate.js';
+import { formatEvalTable, perFrameCsv } from '../src/eval/report.js';
 import { writeNpy } from '../src/data/npy.js';
 import { loadMnistDigits } from '../src/data/idx.js';
 import { generateSequences } from '../src/data/moving-mnist.js';
@@ -119,4 +120,39 @@ test('evaluate() with an in-memory predictor: baselines beside it, report fields
   // the model forecaster checks the shape predict returns
   const wrong = modelForecaster({ predict: (ctx: tf.Tensor5D) => tf.zeros([1, ...ctx.shape.slice(1)] as [number, number, number, number, number]) as tf.Tensor5D });
   await assert.rejects(Promise.resolve(wrong({ sequences: new Float32Array(20 * 64 * 64), batch: 1, context: 10, horizon: 10, height: 64, width: 64 })), /returned shape/);
+});
+
+test('evaluate() --versus: a second model on the same sequences, with model − versus per frame', async () => {
+  await initBackend('cpu');
+  const frames = (ctx: tf.Tensor5D, horizon: number) => [horizon, ...ctx.shape.slice(1)] as [number, number, number, number, number];
+  const blackModel = { predict: (ctx: tf.Tensor5D, horizon: number) => tf.zeros(frames(ctx, horizon)) as tf.Tensor5D, config: { name: 'black', imageSize: [64, 64, 1] } };
+  // repeats the last context frame: must score exactly like the copy-last baseline
+  const copyModel = {
+    predict: (ctx: tf.Tensor5D, horizon: number) => tf.tidy(() => tf.concat(Array.from({ length: horizon }, () => ctx.slice([ctx.shape[0] - 1], [1])), 0) as tf.Tensor5D),
+    config: { name: 'copy', imageSize: [64, 64, 1] },
+  };
+  const before = tf.memory().numTensors;
+  const { report } = await evaluate({ predictor: blackModel, versusPredictor: copyModel, versusLabel: 'copy model', count: 6, batch: 4, stripCount: 0 });
+  assert.equal(tf.memory().numTensors, before);
+  const v = report.versus!;
+  assert.equal(v.model, 'copy model');
+  assert.equal(v.modelConfig, 'copy');
+  // versus scores are the copy-last baseline's, and (black − copy) is the zeros-vs-copyLast comparison
+  assert.deepEqual(v.perFrame, report.baseline.copyLast.perFrame);
+  assert.equal(v.ssim, report.baseline.copyLast.ssim);
+  assert.deepEqual(v.comparison, report.comparison.copyLast);
+  assert.equal(v.comparison.mse.length, 10);
+  assert.ok(v.comparison.mse.some((c) => c.verdict !== 'tied'), 'black vs copy-last differ beyond noise on some frame');
+  const table = formatEvalTable(report);
+  assert.match(table, /^versus {3}copy model \[copy\]$/m);
+  assert.match(table, /better than copy model, by more than noise: SSIM on \d+\/10 frames/);
+  assert.match(perFrameCsv(report).split('\n')[0]!, /,versus_mse,.*,copyLast_mse,/);
+  // a model against itself: every difference is 0 and every frame is tied
+  const self = await evaluate({ predictor: blackModel, versusPredictor: blackModel, count: 3, batch: 3, stripCount: 0 });
+  for (const c of [...self.report.versus!.comparison.mse, ...self.report.versus!.comparison.ssim]) {
+    assert.equal(c.diff, 0);
+    assert.equal(c.verdict, 'tied');
+  }
+  const small = { ...copyModel, config: { name: 'small', imageSize: [32, 32, 1] } };
+  await assert.rejects(evaluate({ predictor: blackModel, versusPredictor: small, count: 2 }), (e: unknown) => e instanceof UserError && /different frames \(64×64×1 vs 32×32×1\)/.test(e.message));
 });

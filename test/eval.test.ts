@@ -86,6 +86,24 @@ test('--json prints the documented keys; --out writes report.json, per_frame.csv
   for (const f of ['report.json', 'per_frame.csv', 'per_frame.png', 'per_frame.svg', 'samples.png', 'samples.svg']) assert.ok(existsSync(join(out, f)), f);
 });
 
+test('--versus: the second model is scored on the same sequences; the table and JSON carry model − versus', async () => {
+  // the same checkpoint on both sides: identical scores, every frame tied
+  const r = await runCli(['--backend', 'wasm', 'eval', '--model', ck, '--versus', ck, '--count', '3', '--context', '4', '--horizon', '3', '--workers', '2', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { perFrame: { ssim: number[] }; versus: { model: string; perFrame: { ssim: number[] }; comparison: { mse: { diff: number; verdict: string }[]; ssim: { diff: number; verdict: string }[] } } };
+  assert.equal(j.versus.model, ck);
+  assert.deepEqual(j.versus.perFrame.ssim, j.perFrame.ssim);
+  for (const c of [...j.versus.comparison.mse, ...j.versus.comparison.ssim]) {
+    assert.equal(c.diff, 0);
+    assert.equal(c.verdict, 'tied');
+  }
+  const t = await runCli(['--backend', 'wasm', 'eval', '--model', ck, '--versus', ck, '--count', '2', '--context', '4', '--horizon', '3']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^versus /m);
+  assert.match(t.stdout, /model − versus .*per frame, paired 95% interval/);
+  assert.match(t.stdout, /by more than noise: SSIM on 0\/3 frames \(tied 3, worse 0\), MSE on 0\/3 frames \(tied 3, worse 0\)/);
+});
+
 test('the default model is the bundled one, with a clear error until it exists', () => {
   if (existsSync(join(defaultModelDir(), 'model.json'))) {
     assert.equal(resolveModelDir().dir, defaultModelDir());
@@ -142,6 +160,7 @@ test('bad input: one `error:` line and exit code 2', async () => {
     [['--model', ck, '--count', '2', '--context', '12', '--horizon', '10'], /22 frames, but generated sequences have 20/],
     [['--model', ck, '--count', '2', '--context', '2'], /--context must be an integer ≥ 3/],
     [['--model', ck, '--count', '0'], /--count must be a positive integer/],
+    [['--model', ck, '--versus', join(bad, 'missing'), '--count', '2'], /model directory not found/],
   ];
   for (let i = 0; i < cases.length; i += 4) {
     const results = await Promise.all(cases.slice(i, i + 4).map(([args]) => runCli(['--backend', 'wasm', 'eval', ...args])));

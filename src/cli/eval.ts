@@ -10,6 +10,7 @@ import { DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED } from '../eval/sources.js';
 
 interface EvalCliOptions {
   model?: string;
+  versus?: string;
   data?: string;
   count?: number;
   seed?: number;
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     .command('eval')
     .description('evaluate a model on Moving MNIST (10→10 rollout): MSE, MAE, SSIM, SSIMstrict, PSNR beside copy-last and black-frame baselines')
     .option('--model <dir|name|default>', `checkpoint or run directory, or a bundled model's name; default: the bundled ${DEFAULT_MODEL_NAME}`)
+    .option('--versus <dir|name>', 'a second model scored on the same sequences: its metrics, and model − versus per frame with a paired 95% interval')
     .option('--data <file.npy>', 'time-major uint8 (T, N, 64, 64) file, e.g. mnist_test_seq.npy (read in batches)')
     .option('--count <n>', `sequences to generate from MNIST test digits (default ${DEFAULT_EVAL_COUNT}); with --data, only the first n`, parsePositiveInt('--count'))
     .option('--seed <n>', `seed of the generated set (default ${DEFAULT_EVAL_SEED})`, parseIntOption('--seed'))
@@ -78,6 +80,7 @@ export function register(program: Command): void {
         try {
           result = await evaluate({
             model: opts.model,
+            versus: opts.versus,
             data: opts.data,
             count: opts.count,
             seed: opts.seed,

@@ -14,7 +14,7 @@ import { GeneratedSequenceSource, NpySequenceSource, DEFAULT_EVAL_COUNT, DEFAULT
 import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type Forecaster, type Predictor } from './forecast.js';
 import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalReport, type WrittenEvalFiles } from './report.js';
 import { resolveModelDir } from './pretrained.js';
-import { compareWithBaselines } from './paired.js';
+import { comparePaired, compareWithBaselines } from './paired.js';
 
 /** Length of a generated evaluation sequence (the protocol's 20 frames). */
 export const GENERATED_FRAMES = 20;
@@ -39,9 +39,38 @@ export interface EvalOptions {
   workers?: WorkersSetting;
   onProgress?: (done: number, total: number) => void;
   /** use this predictor instead of loading a checkpoint (tests, the trainer) */
-  predictor?: Predictor & { config?: { name?: string; imageSize?: number[] } };
+  predictor?: EvalPredictor;
   modelLabel?: string;
+  /**
+   * a second model (checkpoint or run directory, or a bundled model's name) scored on the same
+   * sequences; the report's `versus` gives model − versus per frame with a paired 95% interval
+   */
+  versus?: string;
+  /** use this predictor as the versus model instead of loading `versus` (tests) */
+  versusPredictor?: EvalPredictor;
+  versusLabel?: string;
   signal?: AbortSignal;
+}
+
+export type EvalPredictor = Predictor & { config?: { name?: string; imageSize?: number[] } };
+
+interface LoadedPredictor {
+  predictor: Predictor;
+  label: string;
+  configName?: string;
+  imageSize: number[];
+  dispose: () => void;
+}
+
+/** The in-memory predictor if given, else the checkpoint that `model` names (undefined = the default). */
+async function loadPredictor(model: string | undefined, given: EvalPredictor | undefined, label: string | undefined): Promise<LoadedPredictor> {
+  if (given) {
+    return { predictor: given, label: label ?? 'in-memory model', configName: given.config?.name, imageSize: given.config?.imageSize ?? [64, 64, 1], dispose: () => {} };
+  }
+  const where = resolveModelDir(model);
+  const ck = await loadCheckpoint(where.dir);
+  for (const t of ck.optimizerWeights ?? []) t.tensor.dispose();
+  return { predictor: ck.model, label: label ?? where.label, configName: ck.model.config.name, imageSize: ck.model.config.imageSize, dispose: () => ck.model.dispose() };
 }
 
 export interface EvalResult {
@@ -77,45 +106,44 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but generated sequences have ${GENERATED_FRAMES}`);
   }
 
-  let predictor: Predictor;
-  let dispose: (() => void) | undefined;
-  let label: string;
-  let configName: string | undefined;
-  let imageSize: number[];
-  if (o.predictor) {
-    predictor = o.predictor;
-    label = o.modelLabel ?? 'in-memory model';
-    configName = o.predictor.config?.name;
-    imageSize = o.predictor.config?.imageSize ?? [64, 64, 1];
-  } else {
-    const where = resolveModelDir(o.model);
-    const ck = await loadCheckpoint(where.dir);
-    predictor = ck.model;
-    dispose = () => ck.model.dispose();
-    for (const t of ck.optimizerWeights ?? []) t.tensor.dispose();
-    label = o.modelLabel ?? where.label;
-    configName = ck.model.config.name;
-    imageSize = ck.model.config.imageSize;
-  }
-  let pool: DataParallel | undefined;
+  const loaded: LoadedPredictor[] = [];
+  const pools: DataParallel[] = [];
   try {
-    const [height, width, channels] = imageSize as [number, number, number];
+    const main = await loadPredictor(o.model, o.predictor, o.modelLabel);
+    loaded.push(main);
+    const versus = o.versus !== undefined || o.versusPredictor ? await loadPredictor(o.versus, o.versusPredictor, o.versusLabel) : undefined;
+    if (versus) {
+      loaded.push(versus);
+      if (versus.imageSize.join('×') !== main.imageSize.join('×')) {
+        throw new UserError(`--versus: the two models take different frames (${main.imageSize.join('×')} vs ${versus.imageSize.join('×')})`);
+      }
+    }
+    const [height, width, channels] = main.imageSize as [number, number, number];
     if (channels !== 1) throw new UserError(`the model expects ${channels}-channel frames; evaluation data is grayscale`);
     const source = await openEvalSource({ data: o.data, count: o.count, seed: o.seed, height, width });
     try {
       if (context + horizon > source.frames) {
         throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but ${o.data ?? 'the data'} has ${source.frames} frames per sequence`);
       }
+      const threadsWanted = Math.min(resolveWorkers(workers), batch, source.count);
       // only a CrevNet can be copied into worker threads
-      const threads = predictor instanceof CrevNet ? Math.min(resolveWorkers(workers), batch, source.count) : 1;
-      pool = threads > 1 && predictor instanceof CrevNet ? await DataParallel.start(predictor, threads) : undefined;
-      const model = pool ? parallelModelForecaster(pool) : modelForecaster(predictor);
-      const forecasters: Record<string, Forecaster> = { model, copyLast: copyLastForecaster, zeros: zerosForecaster };
+      const forecasterOf = async (p: Predictor): Promise<{ forecaster: Forecaster; threads: number }> => {
+        if (!(p instanceof CrevNet) || threadsWanted <= 1) return { forecaster: modelForecaster(p), threads: 1 };
+        const pool = await DataParallel.start(p, threadsWanted);
+        pools.push(pool);
+        return { forecaster: parallelModelForecaster(pool), threads: threadsWanted };
+      };
+      const model = await forecasterOf(main.predictor);
+      const threads = model.threads;
+      const forecasters: Record<string, Forecaster> = { model: model.forecaster };
+      if (versus) forecasters.versus = (await forecasterOf(versus.predictor)).forecaster;
+      forecasters.copyLast = copyLastForecaster;
+      forecasters.zeros = zerosForecaster;
       const run = await runForecasters(source, forecasters, { context, horizon, batch, stripCount: o.stripCount ?? 4, stripOf: 'model', onProgress: o.onProgress, signal: o.signal });
       const m = run.reports.model!;
       const report: EvalReport = {
-        model: label,
-        ...(configName ? { modelConfig: configName } : {}),
+        model: main.label,
+        ...(main.configName ? { modelConfig: main.configName } : {}),
         data: source.description,
         dataInfo: source.info,
         standard: source.standard && run.count === source.count,
@@ -131,6 +159,16 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
         perFrame: m.perFrame,
         baseline: { copyLast: metricsSummary(run.reports.copyLast!), zeros: metricsSummary(run.reports.zeros!) },
         comparison: compareWithBaselines(run.accumulators.model!, run.accumulators.copyLast!, run.accumulators.zeros!),
+        ...(versus
+          ? {
+              versus: {
+                model: versus.label,
+                ...(versus.configName ? { modelConfig: versus.configName } : {}),
+                ...metricsSummary(run.reports.versus!),
+                comparison: comparePaired(run.accumulators.model!, run.accumulators.versus!),
+              },
+            }
+          : {}),
         seconds: run.seconds,
         sequencesPerSecond: run.count / Math.max(run.seconds, 1e-9),
         backend: tf.getBackend(),
@@ -141,10 +179,10 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       const files = o.out ? await writeEvalOutputs(o.out, report, run.strips, height, width) : undefined;
       return { report, files };
     } finally {
-      await pool?.close();
       await source.close();
     }
   } finally {
-    dispose?.();
+    for (const pool of pools) await pool.close();
+    for (const l of loaded) l.dispose();
   }
 }

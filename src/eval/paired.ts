@@ -70,14 +70,23 @@ export function countVerdicts(v: readonly Verdict[]): Record<Verdict, number> {
   return c;
 }
 
+export interface PairedMetrics {
+  mse: FrameComparison[];
+  ssim: FrameComparison[];
+}
+
+/** Per frame, in MSE and SSIM, `model` − `other` on the sequences both scored (a baseline or a second model). */
+export function comparePaired(model: MetricsAccumulator, other: MetricsAccumulator): PairedMetrics {
+  return {
+    mse: pairedComparison(model.sequenceScores('mse'), other.sequenceScores('mse'), false),
+    ssim: pairedComparison(model.sequenceScores('ssim'), other.sequenceScores('ssim'), true),
+  };
+}
+
 /** Per frame, in MSE and SSIM: is the model's gap to each baseline more than noise? */
 export function compareWithBaselines(model: MetricsAccumulator, copyLast: MetricsAccumulator, zeros: MetricsAccumulator): EvalComparison {
-  const against = (b: MetricsAccumulator) => ({
-    mse: pairedComparison(model.sequenceScores('mse'), b.sequenceScores('mse'), false),
-    ssim: pairedComparison(model.sequenceScores('ssim'), b.sequenceScores('ssim'), true),
-  });
-  const c = against(copyLast);
-  const z = against(zeros);
+  const c = comparePaired(model, copyLast);
+  const z = comparePaired(model, zeros);
   return {
     method: PAIRED_METHOD,
     copyLast: c,

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { MetricsReport } from './metrics.js';
-import { countVerdicts, type FrameComparison, type Verdict } from './paired.js';
+import { countVerdicts, type PairedMetrics, type Verdict } from './paired.js';
 import { toCsv } from '../report/csv.js';
 import { writeFileAtomic, writeJsonAtomic } from '../report/files.js';
 import { lineChartSvg, type Series } from '../report/plot.js';
@@ -35,6 +35,8 @@ export interface EvalReport {
   baseline: { copyLast: MetricsSummary; zeros: MetricsSummary };
   /** is each predicted frame's gap to a baseline more than noise? (src/eval/paired.ts) */
   comparison: EvalComparison;
+  /** a second model scored on the same sequences (`--versus`), and model − versus per frame */
+  versus?: VersusReport;
   seconds: number;
   sequencesPerSecond: number;
   backend: string;
@@ -46,10 +48,17 @@ export interface EvalReport {
 
 export interface EvalComparison {
   method: string;
-  copyLast: { mse: FrameComparison[]; ssim: FrameComparison[] };
-  zeros: { mse: FrameComparison[]; ssim: FrameComparison[] };
+  copyLast: PairedMetrics;
+  zeros: PairedMetrics;
   /** per frame, against both baselines: better than each, worse than either, or tied */
   bothBaselines: { mse: Verdict[]; ssim: Verdict[] };
+}
+
+export interface VersusReport extends MetricsSummary {
+  model: string;
+  modelConfig?: string;
+  /** per frame, (model − versus) with its paired 95% interval and verdict, from the model's side */
+  comparison: PairedMetrics;
 }
 
 export const METRIC_CONVENTIONS =
@@ -62,7 +71,7 @@ export function metricsSummary(r: MetricsReport): MetricsSummary {
 const KEYS = ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr'] as const;
 
 export function perFrameCsv(r: EvalReport): string {
-  const rows: Record<string, MetricsSummary> = { model: r, copyLast: r.baseline.copyLast, zeros: r.baseline.zeros };
+  const rows: Record<string, MetricsSummary> = { model: r, ...(r.versus ? { versus: r.versus } : {}), copyLast: r.baseline.copyLast, zeros: r.baseline.zeros };
   const header = ['frame', 'step'];
   for (const who of Object.keys(rows)) for (const k of KEYS) header.push(`${who}_${k}`);
   const body = r.frameIndex.map((f, i) => {
@@ -76,6 +85,7 @@ export function perFrameCsv(r: EvalReport): string {
 export function perFramePlotSvg(r: EvalReport, title: string): string {
   const series = (k: 'ssim' | 'mse'): Series[] => [
     { name: 'model', x: r.frameIndex, y: r.perFrame[k], color: '#1f77b4', markers: true, width: 2.2 },
+    ...(r.versus ? [{ name: `versus: ${r.versus.modelConfig ?? r.versus.model}`, x: r.frameIndex, y: r.versus.perFrame[k], color: '#2ca02c', markers: true }] : []),
     { name: 'copy last frame', x: r.frameIndex, y: r.baseline.copyLast.perFrame[k], color: '#d62728', dash: '6 4', markers: true },
     { name: 'black frames', x: r.frameIndex, y: r.baseline.zeros.perFrame[k], color: '#555555', dash: '2 3', markers: true },
   ];
@@ -120,25 +130,50 @@ function fmt(v: number, digits: number): string {
   return v.toFixed(digits);
 }
 
+function verdictCount(name: string, v: readonly Verdict[]): string {
+  const c = countVerdicts(v);
+  return `${name} on ${c.better}/${v.length} frames (tied ${c.tied}, worse ${c.worse})`;
+}
+
 /** "better than both baselines on k/10 frames in SSIM (tied t, worse w), …" with the test used. */
 export function formatVerdictLine(r: EvalReport): string {
-  const part = (name: string, v: Verdict[]) => {
-    const c = countVerdicts(v);
-    return `${name} on ${c.better}/${v.length} frames (tied ${c.tied}, worse ${c.worse})`;
-  };
   const both = r.comparison.bothBaselines;
-  return `better than both baselines, by more than noise (paired 95% interval over ${r.count} sequences): ${part('SSIM', both.ssim)}, ${part('MSE', both.mse)}`;
+  return `better than both baselines, by more than noise (paired 95% interval over ${r.count} sequences): ${verdictCount('SSIM', both.ssim)}, ${verdictCount('MSE', both.mse)}`;
+}
+
+/** Per frame: the versus model's score and model − versus with its 95% interval and verdict. */
+function formatVersusTable(r: EvalReport, v: VersusReport): string[] {
+  const cell = (c: PairedMetrics['mse'][number], digits: number) => `${c.diff >= 0 ? '+' : ''}${fmt(c.diff, digits)} ±${fmt((c.hi - c.lo) / 2, digits)}`;
+  const lines = [
+    `model − versus (${v.model}), per frame, paired 95% interval:`,
+    `${'frame'.padEnd(7)}${'SSIM versus'.padStart(12)}${'difference'.padStart(20)}${'verdict'.padStart(9)}${'MSE versus'.padStart(12)}${'difference'.padStart(18)}${'verdict'.padStart(9)}`,
+  ];
+  r.frameIndex.forEach((f, i) => {
+    const s = v.comparison.ssim[i]!;
+    const m = v.comparison.mse[i]!;
+    lines.push(
+      `${String(f).padEnd(7)}${fmt(v.perFrame.ssim[i]!, 4).padStart(12)}${cell(s, 5).padStart(20)}${s.verdict.padStart(9)}` +
+        `${fmt(v.perFrame.mse[i]!, 1).padStart(12)}${cell(m, 2).padStart(18)}${m.verdict.padStart(9)}`,
+    );
+  });
+  lines.push(
+    '',
+    `better than ${v.model}, by more than noise: ${verdictCount('SSIM', v.comparison.ssim.map((c) => c.verdict))}, ${verdictCount('MSE', v.comparison.mse.map((c) => c.verdict))}`,
+  );
+  return lines;
 }
 
 /** The terminal table: overall numbers for model and baselines, then per-frame SSIM and MSE. */
 export function formatEvalTable(r: EvalReport): string {
   const rows: [string, MetricsSummary][] = [
     ['model', r],
+    ...(r.versus ? [['versus', r.versus] as [string, MetricsSummary]] : []),
     ['copy last frame', r.baseline.copyLast],
     ['black frames', r.baseline.zeros],
   ];
   const lines: string[] = [];
   lines.push(`model    ${r.model}${r.modelConfig ? ` [${r.modelConfig}]` : ''}`);
+  if (r.versus) lines.push(`versus   ${r.versus.model}${r.versus.modelConfig ? ` [${r.versus.modelConfig}]` : ''}`);
   lines.push(`data     ${r.data}`);
   lines.push(`protocol ${r.context} → ${r.horizon} frames, ${r.count} sequences, ${fmt(r.seconds, 1)} s (${fmt(r.sequencesPerSecond, 2)} sequences/s, ${r.backend})`);
   lines.push('');
@@ -159,6 +194,7 @@ export function formatEvalTable(r: EvalReport): string {
     );
   });
   lines.push('', formatVerdictLine(r));
+  if (r.versus) lines.push('', ...formatVersusTable(r, r.versus));
   if (!r.standard) lines.push('', 'note: not the standard mnist_test_seq.npy, so these numbers are not comparable to published tables');
   return lines.join('\n') + '\n';
 }
