@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../runtime/errors.js';
 
-export const DEFAULT_MODEL_NAME = 'mmnist-small';
+export const DEFAULT_MODEL_NAME = 'mmnist-medium';
 
 /** Package root: this file is src/eval/pretrained.ts (tsx) or dist/eval/pretrained.js (built). */
 export function packageRoot(): string {
