@@ -133,9 +133,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
         pools.push(pool);
         return { forecaster: parallelModelForecaster(pool), threads: threadsWanted };
       };
-      const model = await forecasterOf(main.predictor);
-      const threads = model.threads;
-      const forecasters: Record<string, Forecaster> = { model: model.forecaster };
+      const { forecaster: model, threads } = await forecasterOf(main.predictor);
+      const forecasters: Record<string, Forecaster> = { model };
       if (versus) forecasters.versus = (await forecasterOf(versus.predictor)).forecaster;
       forecasters.copyLast = copyLastForecaster;
       forecasters.zeros = zerosForecaster;

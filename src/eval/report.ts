@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { MetricsReport } from './metrics.js';
-import { countVerdicts, type PairedMetrics, type Verdict } from './paired.js';
+import { countVerdicts, type FrameComparison, type PairedMetrics, type Verdict } from './paired.js';
 import { toCsv } from '../report/csv.js';
 import { writeFileAtomic, writeJsonAtomic } from '../report/files.js';
 import { lineChartSvg, type Series } from '../report/plot.js';
@@ -143,7 +143,7 @@ export function formatVerdictLine(r: EvalReport): string {
 
 /** Per frame: the versus model's score and model − versus with its 95% interval and verdict. */
 function formatVersusTable(r: EvalReport, v: VersusReport): string[] {
-  const cell = (c: PairedMetrics['mse'][number], digits: number) => `${c.diff >= 0 ? '+' : ''}${fmt(c.diff, digits)} ±${fmt((c.hi - c.lo) / 2, digits)}`;
+  const cell = (c: FrameComparison, digits: number) => `${c.diff >= 0 ? '+' : ''}${fmt(c.diff, digits)} ±${fmt((c.hi - c.lo) / 2, digits)}`;
   const lines = [
     `model − versus (${v.model}), per frame, paired 95% interval:`,
     `${'frame'.padEnd(7)}${'SSIM versus'.padStart(12)}${'difference'.padStart(20)}${'verdict'.padStart(9)}${'MSE versus'.padStart(12)}${'difference'.padStart(18)}${'verdict'.padStart(9)}`,
@@ -172,8 +172,9 @@ export function formatEvalTable(r: EvalReport): string {
     ['black frames', r.baseline.zeros],
   ];
   const lines: string[] = [];
-  lines.push(`model    ${r.model}${r.modelConfig ? ` [${r.modelConfig}]` : ''}`);
-  if (r.versus) lines.push(`versus   ${r.versus.model}${r.versus.modelConfig ? ` [${r.versus.modelConfig}]` : ''}`);
+  const named = (m: { model: string; modelConfig?: string }) => `${m.model}${m.modelConfig ? ` [${m.modelConfig}]` : ''}`;
+  lines.push(`model    ${named(r)}`);
+  if (r.versus) lines.push(`versus   ${named(r.versus)}`);
   lines.push(`data     ${r.data}`);
   lines.push(`protocol ${r.context} → ${r.horizon} frames, ${r.count} sequences, ${fmt(r.seconds, 1)} s (${fmt(r.sequencesPerSecond, 2)} sequences/s, ${r.backend})`);
   lines.push('');
