@@ -10,6 +10,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { loadConfig, type ModelConfig } from '../src/model/config.js';
 import { CrevNet, paramCountsFor } from '../src/model/crevnet.js';
 import { sumSquaredPlusAbsError } from '../src/model/ops.js';
+import { scoredAsClipped } from '../src/model/crevnet-loss.js';
 import { ssim } from '../src/eval/ssim.js';
 import { layerParamCount, predictorStep, prepareLayer, zeroState, type LayerParams, type PredictorState } from '../src/model/predictor.js';
 
@@ -42,7 +43,15 @@ function meanOneMinusSsim(pred: tf.Tensor5D, truth: tf.Tensor5D): number {
   return sum / (t * b);
 }
 
-function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0): number {
+/** Element by element: a value beyond [0, 1] on its truth's side (o < 0 with t ≤ 0, o > 1 with t ≥ 1) scores as the truth. */
+function clippedForLoss(out: tf.Tensor5D, truth: tf.Tensor5D): tf.Tensor5D {
+  const o = out.dataSync();
+  const t = truth.dataSync();
+  const v = Float32Array.from(o, (x, i) => ((x < 0 && t[i]! <= 0) || (x > 1 && t[i]! >= 1) ? t[i]! : x));
+  return tf.tensor5d(v, out.shape);
+}
+
+function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0, clip = false): number {
   return tf.tidy(() => {
     const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
     const steps = seq.shape[0] - 3;
@@ -55,9 +64,10 @@ function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout'
       const r = predictorStep(layers, z1, z2, state);
       state = r.state;
       const out = m.decode(r.z1, r.z2, 'train');
-      loss += tf.mean(tf.squaredDifference(out, frames(seq, i, 3))).dataSync()[0]!;
-      loss += l1 * tf.mean(tf.abs(tf.sub(out, frames(seq, i, 3)))).dataSync()[0]!;
-      if (ssimWeight > 0) loss += ssimWeight * meanOneMinusSsim(out, frames(seq, i, 3));
+      const scored = clip ? clippedForLoss(out, frames(seq, i, 3)) : out;
+      loss += tf.mean(tf.squaredDifference(scored, frames(seq, i, 3))).dataSync()[0]!;
+      loss += l1 * tf.mean(tf.abs(tf.sub(scored, frames(seq, i, 3)))).dataSync()[0]!;
+      if (ssimWeight > 0) loss += ssimWeight * meanOneMinusSsim(scored, frames(seq, i, 3));
       if (mode === 'rollout') {
         if (i < k - 2) xIn = frames(seq, i, 3);
         else if (i === k - 2) xIn = tf.concat([frames(seq, k - 2, 2), out.slice([2], [1])], 0) as tf.Tensor5D;
@@ -145,6 +155,43 @@ for (const [mode, l1, ssimWeight] of [['teacher', 0, 0], ['rollout', 0, 0], ['ro
     ref.dispose();
   });
 }
+
+test('clipLoss: the rollout loss scores predictions as the metrics see them, and equals the step-by-step reference', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const [ours, raw, ref] = [CrevNet.create(cfg, 7), CrevNet.create(cfg, 7), CrevNet.create(cfg, 7)];
+  // a target with exact 0s and 1s (like Moving MNIST's background and digit cores) where clipping can apply
+  const seq = tf.tidy(() => {
+    const u = sequence(cfg, 7, 2, 8);
+    return tf.where(tf.less(u, 0.4), tf.zerosLike(u), tf.where(tf.greater(u, 0.8), tf.onesLike(u), u)) as tf.Tensor5D;
+  });
+  const opts = { mode: 'rollout' as const, context: 4, l1: 0.7, ssim: 0.5 };
+  const clipped = ours.loss(seq, { ...opts, clipLoss: true });
+  const got = clipped.dataSync()[0]!;
+  const want = referenceLoss(ref, seq, 'rollout', 4, 0.7, 0.5, true);
+  assert.ok(Math.abs(got - want) < 1e-5 * want, `${got} vs ${want}`);
+  // an untrained model's output goes below 0 on the background, which clipping forgives: the pixel
+  // terms (MSE + L1) can only shrink (SSIM is not monotone in single pixels, so it is left out here)
+  const pixelOpts = { ...opts, ssim: 0 };
+  const [pc, pr] = [raw.loss(seq, { ...pixelOpts, clipLoss: true }), raw.loss(seq, pixelOpts)];
+  assert.ok(pc.dataSync()[0]! < pr.dataSync()[0]! - 1e-4, `clipped ${pc.dataSync()[0]} vs raw ${pr.dataSync()[0]}`);
+  tf.dispose([clipped, pc, pr, seq]);
+  [ours, raw, ref].forEach((m) => m.dispose());
+});
+
+test('scoredAsClipped: beyond-range values on the truth\'s side score as the truth with no gradient; wrong-side values keep theirs', async () => {
+  await initBackend('wasm');
+  const y = tf.tensor1d([-0.5, 0.3, -0.2, 1.5, 1.2, 0.02]);
+  const t = tf.tensor1d([0, 0, 0.5, 1, 0.5, 0]);
+  const before = tf.memory().numTensors;
+  const scored = scoredAsClipped(y, t);
+  assert.deepEqual(Array.from(scored.dataSync()).map((v) => Math.round(v * 100) / 100), [0, 0.3, -0.2, 1, 1.2, 0.02]);
+  const [dy] = tf.grads((a: tf.Tensor) => tf.sum(scoredAsClipped(a, t)))([y]);
+  assert.deepEqual(Array.from(dy!.dataSync()), [0, 1, 1, 0, 1, 1]);
+  tf.dispose([scored, dy!]);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([y, t]);
+});
 
 test('the fused squared + L1 error has the gradient 2·d + w·sign(d) of its autodiff composition', async () => {
   await initBackend('wasm');

@@ -249,12 +249,12 @@ test('a kill between the two renames of a checkpoint swap is recovered from the 
   }
 });
 
-test('the --l1 and --ssim loss weights reach the training loss; a negative or non-numeric weight is refused in one line', async () => {
+test('the --l1, --ssim and --clip-loss settings reach the training loss; a bad value is refused in one line', async () => {
   await initBackend('wasm');
   const { dir, cleanup } = await tempDir('crevnet-terms-');
   try {
     const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 1, validationSequences: 2, workers: 1, mode: 'rollout', context: 4 });
-    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number }) => {
+    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean }) => {
       const losses: number[] = [];
       await train({ config: cfg, out: join(dir, name), overrides }, { onStep: (s) => losses.push(s.loss) });
       return losses[0]!;
@@ -265,6 +265,9 @@ test('the --l1 and --ssim loss weights reach the training loss; a negative or no
     const ssim = await firstLoss('ssim', { ssim: 1 });
     assert.ok(l1 > plain && ssim > plain, `plain ${plain}, +L1 ${l1}, +SSIM ${ssim}`);
     assert.notEqual(l1, ssim);
+    // clipping forgives the untrained output's negative values on the black background
+    const clipped = await firstLoss('clip', { clipLoss: true });
+    assert.ok(clipped < plain, `clipped ${clipped} vs plain ${plain}`);
   } finally {
     await cleanup();
   }
@@ -274,4 +277,7 @@ test('the --l1 and --ssim loss weights reach the training loss; a negative or no
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr.trim(), new RegExp(`^error: ${flag} must be a number ≥ 0, got "${value}"`));
   }
+  const bad = await runCli(['train', '--config', 'tiny', '--clip-loss', 'maybe']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr.trim(), /^error: option '--clip-loss <on\|off>' argument 'maybe' is invalid\. Allowed choices are on, off\.$/);
 });

@@ -16,6 +16,7 @@ interface TrainCliOptions {
   mode?: 'teacher' | 'rollout';
   l1?: number;
   ssim?: number;
+  clipLoss?: 'on' | 'off';
   gradClip?: number;
   checkpointEvery?: number;
   validateEvery?: number;
@@ -46,6 +47,9 @@ export function register(program: Command): void {
     .addOption(new Option('--mode <mode>', "loss: 'teacher' forcing (paper) or the test-time 'rollout'").choices(['teacher', 'rollout']))
     .option('--l1 <w>', 'add w·mean|prediction − truth| to the MSE loss (train.l1; 0 = MSE only, as in the paper)', parseNonNegativeNumber('--l1'))
     .option('--ssim <w>', 'add w·mean(1 − SSIM(prediction, truth)) to the loss (train.ssim; 0 = off)', parseNonNegativeNumber('--ssim'))
+    .addOption(
+      new Option('--clip-loss <on|off>', 'score predictions clipped to [0, 1] as the metrics do (train.clipLoss): beyond-range values on the truth\'s side cost nothing').choices(['on', 'off']),
+    )
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
     .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
@@ -64,6 +68,7 @@ export function register(program: Command): void {
           mode: opts.mode,
           l1: opts.l1,
           ssim: opts.ssim,
+          clipLoss: opts.clipLoss === undefined ? undefined : opts.clipLoss === 'on',
           gradClip: opts.gradClip,
           checkpointEvery: opts.checkpointEvery,
           validateEvery: opts.validateEvery,

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';
 import { checkSequence, clipBatch, nextInput } from './clips.js';
+import { customOp } from './custom-op.js';
 import { deferWeightGrads } from './deferred-weight-grads.js';
 import { modelKernels, normContext, runDecode, runEncode, type ModelParams } from './crevnet-kernels.js';
 import { RunningStatsCollector } from './norm.js';
@@ -31,6 +32,34 @@ export interface LossOptions {
   l1?: number;
   /** weight of an added SSIM term, Σ mean over frames (1 − SSIM(X̂, X)) (default 0; src/model/ssim-loss.ts) */
   ssim?: number;
+  /**
+   * score the prediction as the metrics see it, clipped to [0, 1] (default false): a value below 0 where
+   * the truth is 0, or above 1 where it is 1, costs nothing (see scoredAsClipped)
+   */
+  clipLoss?: boolean;
+}
+
+/**
+ * The prediction as the loss should score it when evaluation clips to [0, 1]: where the prediction is
+ * beyond the range on the truth's own side (y < 0 with truth 0, y > 1 with truth 1) the clipped value
+ * equals the truth, so the error is 0 and no gradient flows; elsewhere y itself. Why: with the raw
+ * loss the background settles as noise around 0, and clipping keeps its positive half as a faint haze
+ * that costs SSIM on empty windows. Unlike a plain clip, a wrong-side value (y < 0 where the truth is
+ * a digit) keeps its gradient.
+ */
+const scoredAsClippedOp = customOp<tf.Tensor>(([y, target], save) => {
+  // the mask is built here, outside autodiff: tfjs has no gradient for the boolean ops
+  const forgiven = tf.logicalOr(tf.logicalAnd(tf.less(y!, 0), tf.lessEqual(target!, 0)), tf.logicalAnd(tf.greater(y!, 1), tf.greaterEqual(target!, 1)));
+  const keep = tf.cast(tf.logicalNot(forgiven), 'float32');
+  save([keep]);
+  return {
+    value: tf.where(forgiven, target!, y!),
+    gradFunc: (dy, [kept]) => [tf.mul(dy, kept!), tf.mul(dy, tf.sub(1, kept!))],
+  };
+});
+
+export function scoredAsClipped(y: tf.Tensor, target: tf.Tensor): tf.Tensor {
+  return scoredAsClippedOp(y, target);
 }
 
 function deferLayerGrads(l: LayerKernels): LayerKernels {
@@ -39,7 +68,7 @@ function deferLayerGrads(l: LayerKernels): LayerKernels {
 
 /**
  * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] [+ ssim·mean_frames(1 − SSIM)]
- * for a time-major sequence
+ * for a time-major sequence (X̂ optionally scoredAsClipped)
  * [T,B,H,W,C] (T ≥ 4).
  * BatchNorm in train mode (running stats are updated).
  */
@@ -58,7 +87,8 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
   const [h, w, c] = config.imageSize;
   // Sums over the clip's pixels: the total is divided by one clip's size (3·b·h·w·c) at the end, so the
   // SSIM term is scaled by h·w (Σ over its 3·b·c frames of (1 − SSIM) becomes a per-frame mean).
-  const frameError = (y: tf.Tensor, target: tf.Tensor): tf.Scalar => {
+  const frameError = (yRaw: tf.Tensor, target: tf.Tensor): tf.Scalar => {
+    const y = opts.clipLoss ? scoredAsClipped(yRaw, target) : yRaw;
     const pixels = l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target);
     return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(y, target), ssim * h * w)) : pixels;
   };

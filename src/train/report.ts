@@ -55,8 +55,9 @@ export interface RunReportInput {
 }
 
 /** The loss as a formula of its terms, e.g. "MSE + 3·L1 + 1·(1 − SSIM)". */
-function lossName(s: Pick<TrainConfig, 'l1' | 'ssim'>): string {
-  return ['MSE', s.l1 > 0 ? `${s.l1}·L1` : '', s.ssim > 0 ? `${s.ssim}·(1 − SSIM)` : ''].filter(Boolean).join(' + ');
+function lossName(s: Pick<TrainConfig, 'l1' | 'ssim' | 'clipLoss'>): string {
+  const terms = ['MSE', s.l1 > 0 ? `${s.l1}·L1` : '', s.ssim > 0 ? `${s.ssim}·(1 − SSIM)` : ''].filter(Boolean).join(' + ');
+  return s.clipLoss ? `${terms} (clipped)` : terms;
 }
 
 export function lossCurveSvg(r: RunReportInput, title: string): string {
