@@ -47,7 +47,7 @@ export interface LossOptions {
  * that costs SSIM on empty windows. Unlike a plain clip, a wrong-side value (y < 0 where the truth is
  * a digit) keeps its gradient.
  */
-const scoredAsClippedOp = customOp<tf.Tensor>(([y, target], save) => {
+export const scoredAsClipped = customOp<tf.Tensor>(([y, target], save) => {
   // the mask is built here, outside autodiff: tfjs has no gradient for the boolean ops
   const forgiven = tf.logicalOr(tf.logicalAnd(tf.less(y!, 0), tf.lessEqual(target!, 0)), tf.logicalAnd(tf.greater(y!, 1), tf.greaterEqual(target!, 1)));
   const keep = tf.cast(tf.logicalNot(forgiven), 'float32');
@@ -57,10 +57,6 @@ const scoredAsClippedOp = customOp<tf.Tensor>(([y, target], save) => {
     gradFunc: (dy, [kept]) => [tf.mul(dy, kept!), tf.mul(dy, tf.sub(1, kept!))],
   };
 });
-
-export function scoredAsClipped(y: tf.Tensor, target: tf.Tensor): tf.Tensor {
-  return scoredAsClippedOp(y, target);
-}
 
 function deferLayerGrads(l: LayerKernels): LayerKernels {
   return { g1: deferWeightGrads(l.g1), g2: deferWeightGrads(l.g2), o: deferWeightGrads(l.o), w11: deferWeightGrads(l.w11), att: deferWeightGrads(l.att) };
