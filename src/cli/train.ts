@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .option('--l1 <w>', 'add w·mean|prediction − truth| to the MSE loss (train.l1; 0 = MSE only, as in the paper)', parseNonNegativeNumber('--l1'))
     .option('--ssim <w>', 'add w·mean(1 − SSIM(prediction, truth)) to the loss (train.ssim; 0 = off)', parseNonNegativeNumber('--ssim'))
     .addOption(
-      new Option('--clip-loss <on|off>', 'score predictions clipped to [0, 1] as the metrics do (train.clipLoss): beyond-range values on the truth\'s side cost nothing').choices(['on', 'off']),
+      new Option('--clip-loss <on|off>', 'score predictions clipped to [0, 1] as SSIM and PSNR do (train.clipLoss): beyond-range values on the truth\'s side cost nothing').choices(['on', 'off']),
     )
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))

@@ -33,8 +33,9 @@ export interface LossOptions {
   /** weight of an added SSIM term, Σ mean over frames (1 − SSIM(X̂, X)) (default 0; src/model/ssim-loss.ts) */
   ssim?: number;
   /**
-   * score the prediction as the metrics see it, clipped to [0, 1] (default false): a value below 0 where
-   * the truth is 0, or above 1 where it is 1, costs nothing (see scoredAsClipped)
+   * score the prediction clipped to [0, 1], as SSIM and PSNR see it, in every loss term (default false): a
+   * value below 0 where the truth is 0, or above 1 where it is 1, costs nothing (see scoredAsClipped). The
+   * metrics score MSE and MAE raw, so this trades a little of those for SSIM.
    */
   clipLoss?: boolean;
 }
