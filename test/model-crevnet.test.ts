@@ -51,7 +51,7 @@ function clippedForLoss(out: tf.Tensor5D, truth: tf.Tensor5D): tf.Tensor5D {
   return tf.tensor5d(v, out.shape);
 }
 
-function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0, clip = false): number {
+function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0, clip: boolean | 'ssim' = false): number {
   return tf.tidy(() => {
     const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
     const steps = seq.shape[0] - 3;
@@ -64,10 +64,11 @@ function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout'
       const r = predictorStep(layers, z1, z2, state);
       state = r.state;
       const out = m.decode(r.z1, r.z2, 'train');
-      const scored = clip ? clippedForLoss(out, frames(seq, i, 3)) : out;
+      const clipped = clip ? clippedForLoss(out, frames(seq, i, 3)) : out;
+      const scored = clip === 'ssim' ? out : clipped;
       loss += tf.mean(tf.squaredDifference(scored, frames(seq, i, 3))).dataSync()[0]!;
       loss += l1 * tf.mean(tf.abs(tf.sub(scored, frames(seq, i, 3)))).dataSync()[0]!;
-      if (ssimWeight > 0) loss += ssimWeight * meanOneMinusSsim(scored, frames(seq, i, 3));
+      if (ssimWeight > 0) loss += ssimWeight * meanOneMinusSsim(clipped, frames(seq, i, 3));
       if (mode === 'rollout') {
         if (i < k - 2) xIn = frames(seq, i, 3);
         else if (i === k - 2) xIn = tf.concat([frames(seq, k - 2, 2), out.slice([2], [1])], 0) as tf.Tensor5D;
@@ -156,7 +157,7 @@ for (const [mode, l1, ssimWeight] of [['teacher', 0, 0], ['rollout', 0, 0], ['ro
   });
 }
 
-test('clipLoss: the rollout loss scores predictions as the metrics see them, and equals the step-by-step reference', async () => {
+test('clipLoss: the rollout loss scores predictions as SSIM and PSNR see them (every term, or the SSIM term only), and equals the step-by-step reference', async () => {
   await initBackend('wasm');
   const cfg = await loadConfig('tiny');
   const [ours, raw, ref] = [CrevNet.create(cfg, 7), CrevNet.create(cfg, 7), CrevNet.create(cfg, 7)];
@@ -170,12 +171,18 @@ test('clipLoss: the rollout loss scores predictions as the metrics see them, and
   const got = clipped.dataSync()[0]!;
   const want = referenceLoss(ref, seq, 'rollout', 4, 0.7, 0.5, true);
   assert.ok(Math.abs(got - want) < 1e-5 * want, `${got} vs ${want}`);
+  // 'ssim': only the SSIM term sees the clipped prediction; MSE and L1 stay raw, like the metrics' MSE and MAE
+  const ssimOnly = ours.loss(seq, { ...opts, clipLoss: 'ssim' });
+  const gotSsimOnly = ssimOnly.dataSync()[0]!;
+  const wantSsimOnly = referenceLoss(ref, seq, 'rollout', 4, 0.7, 0.5, 'ssim');
+  assert.ok(Math.abs(gotSsimOnly - wantSsimOnly) < 1e-5 * wantSsimOnly, `${gotSsimOnly} vs ${wantSsimOnly}`);
+  assert.ok(Math.abs(gotSsimOnly - got) > 1e-4 * got, `'ssim' ${gotSsimOnly} should differ from clipping every term ${got}`);
   // an untrained model's output goes below 0 on the background, which clipping forgives: the pixel
   // terms (MSE + L1) can only shrink (SSIM is not monotone in single pixels, so it is left out here)
   const pixelOpts = { ...opts, ssim: 0 };
   const [pc, pr] = [raw.loss(seq, { ...pixelOpts, clipLoss: true }), raw.loss(seq, pixelOpts)];
   assert.ok(pc.dataSync()[0]! < pr.dataSync()[0]! - 1e-4, `clipped ${pc.dataSync()[0]} vs raw ${pr.dataSync()[0]}`);
-  tf.dispose([clipped, pc, pr, seq]);
+  tf.dispose([clipped, ssimOnly, pc, pr, seq]);
   [ours, raw, ref].forEach((m) => m.dispose());
 });
 

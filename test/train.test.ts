@@ -254,7 +254,7 @@ test('the --l1, --ssim and --clip-loss settings reach the training loss; a bad v
   const { dir, cleanup } = await tempDir('crevnet-terms-');
   try {
     const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 1, validationSequences: 2, workers: 1, mode: 'rollout', context: 4 });
-    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean }) => {
+    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean | 'ssim' }) => {
       const losses: number[] = [];
       await train({ config: cfg, out: join(dir, name), overrides }, { onStep: (s) => losses.push(s.loss) });
       return losses[0]!;
@@ -268,6 +268,10 @@ test('the --l1, --ssim and --clip-loss settings reach the training loss; a bad v
     // clipping forgives the untrained output's negative values on the black background
     const clipped = await firstLoss('clip', { clipLoss: true });
     assert.ok(clipped < plain, `clipped ${clipped} vs plain ${plain}`);
+    // 'ssim' clips for the SSIM term only: with no SSIM term the loss is the plain one, with it it is not
+    assert.equal(await firstLoss('clip-ssim-only', { clipLoss: 'ssim' }), plain);
+    const ssimClipped = await firstLoss('ssim-clipped', { ssim: 1, clipLoss: 'ssim' });
+    assert.ok(ssimClipped !== ssim, `SSIM term on the clipped prediction ${ssimClipped} vs raw ${ssim}`);
   } finally {
     await cleanup();
   }
@@ -279,5 +283,5 @@ test('the --l1, --ssim and --clip-loss settings reach the training loss; a bad v
   }
   const bad = await runCli(['train', '--config', 'tiny', '--clip-loss', 'maybe']);
   assert.equal(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr.trim(), /^error: option '--clip-loss <on\|off>' argument 'maybe' is invalid\. Allowed choices are on, off\.$/);
+  assert.match(bad.stderr.trim(), /^error: option '--clip-loss <on\|off\|ssim>' argument 'maybe' is invalid\. Allowed choices are on, off, ssim\.$/);
 });

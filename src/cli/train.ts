@@ -16,7 +16,7 @@ interface TrainCliOptions {
   mode?: 'teacher' | 'rollout';
   l1?: number;
   ssim?: number;
-  clipLoss?: 'on' | 'off';
+  clipLoss?: 'on' | 'off' | 'ssim';
   gradClip?: number;
   checkpointEvery?: number;
   validateEvery?: number;
@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .option('--l1 <w>', 'add w·mean|prediction − truth| to the MSE loss (train.l1; 0 = MSE only, as in the paper)', parseNonNegativeNumber('--l1'))
     .option('--ssim <w>', 'add w·mean(1 − SSIM(prediction, truth)) to the loss (train.ssim; 0 = off)', parseNonNegativeNumber('--ssim'))
     .addOption(
-      new Option('--clip-loss <on|off>', 'score predictions clipped to [0, 1] as SSIM and PSNR do (train.clipLoss): beyond-range values on the truth\'s side cost nothing').choices(['on', 'off']),
+      new Option('--clip-loss <on|off|ssim>', 'score predictions clipped to [0, 1] as SSIM and PSNR do (train.clipLoss): beyond-range values on the truth\'s side cost nothing; ssim: in the SSIM term only').choices(['on', 'off', 'ssim']),
     )
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
@@ -68,7 +68,7 @@ export function register(program: Command): void {
           mode: opts.mode,
           l1: opts.l1,
           ssim: opts.ssim,
-          clipLoss: opts.clipLoss === undefined ? undefined : opts.clipLoss === 'on',
+          clipLoss: opts.clipLoss === undefined ? undefined : opts.clipLoss === 'ssim' ? 'ssim' : opts.clipLoss === 'on',
           gradClip: opts.gradClip,
           checkpointEvery: opts.checkpointEvery,
           validateEvery: opts.validateEvery,

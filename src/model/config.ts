@@ -60,8 +60,11 @@ export const TrainConfigSchema = z.strictObject({
   l1: z.number().min(0).default(0),
   /** weight of an added SSIM term, mean over frames of (1 − SSIM) (0 = off; src/model/ssim-loss.ts) */
   ssim: z.number().min(0).default(0),
-  /** score predictions as clipped to [0, 1], like the metrics (src/model/crevnet-loss.ts scoredAsClipped) */
-  clipLoss: z.boolean().default(false),
+  /**
+   * score predictions as clipped to [0, 1] like SSIM and PSNR do (src/model/crevnet-loss.ts scoredAsClipped):
+   * true in every loss term, 'ssim' in the SSIM term only (MSE and L1 stay raw, like the metrics' MSE and MAE)
+   */
+  clipLoss: z.union([z.boolean(), z.literal('ssim')]).default(false),
   seed: z.number().int().min(0).default(0),
   /**
    * threads per training step (data parallel over worker_threads, src/train/parallel.ts): a count, or

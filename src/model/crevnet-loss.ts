@@ -33,11 +33,11 @@ export interface LossOptions {
   /** weight of an added SSIM term, Σ mean over frames (1 − SSIM(X̂, X)) (default 0; src/model/ssim-loss.ts) */
   ssim?: number;
   /**
-   * score the prediction clipped to [0, 1], as SSIM and PSNR see it, in every loss term (default false): a
-   * value below 0 where the truth is 0, or above 1 where it is 1, costs nothing (see scoredAsClipped). The
-   * metrics score MSE and MAE raw, so this trades a little of those for SSIM.
+   * score the prediction clipped to [0, 1], as SSIM and PSNR see it (default false): a value below 0 where
+   * the truth is 0, or above 1 where it is 1, costs nothing (see scoredAsClipped). true: in every loss
+   * term; 'ssim': in the SSIM term only, so MSE and L1 stay raw like the metrics' MSE and MAE.
    */
-  clipLoss?: boolean;
+  clipLoss?: boolean | 'ssim';
 }
 
 /**
@@ -65,7 +65,7 @@ function deferLayerGrads(l: LayerKernels): LayerKernels {
 
 /**
  * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] [+ ssim·mean_frames(1 − SSIM)]
- * for a time-major sequence (X̂ optionally scoredAsClipped)
+ * for a time-major sequence (X̂ optionally scoredAsClipped, in every term or in the SSIM term only)
  * [T,B,H,W,C] (T ≥ 4).
  * BatchNorm in train mode (running stats are updated).
  */
@@ -85,9 +85,10 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
   // Sums over the clip's pixels: the total is divided by one clip's size (3·b·h·w·c) at the end, so the
   // SSIM term is scaled by h·w (Σ over its 3·b·c frames of (1 − SSIM) becomes a per-frame mean).
   const frameError = (yRaw: tf.Tensor, target: tf.Tensor): tf.Scalar => {
-    const y = opts.clipLoss ? scoredAsClipped(yRaw, target) : yRaw;
+    const clipped = opts.clipLoss ? scoredAsClipped(yRaw, target) : yRaw;
+    const y = opts.clipLoss === 'ssim' ? yRaw : clipped;
     const pixels = l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target);
-    return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(y, target), ssim * h * w)) : pixels;
+    return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(clipped, target), ssim * h * w)) : pixels;
   };
   const collector = config.norm === 'batch' ? new RunningStatsCollector() : undefined;
   try {
