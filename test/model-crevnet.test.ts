@@ -10,7 +10,7 @@ import { initBackend } from '../src/runtime/backend.js';
 import { loadConfig, type ModelConfig } from '../src/model/config.js';
 import { CrevNet, paramCountsFor } from '../src/model/crevnet.js';
 import { sumSquaredPlusAbsError } from '../src/model/ops.js';
-import { scoredAsClipped } from '../src/model/crevnet-loss.js';
+import { horizonWeight, scoredAsClipped } from '../src/model/crevnet-loss.js';
 import { ssim } from '../src/eval/ssim.js';
 import { layerParamCount, predictorStep, prepareLayer, zeroState, type LayerParams, type PredictorState } from '../src/model/predictor.js';
 
@@ -51,7 +51,7 @@ function clippedForLoss(out: tf.Tensor5D, truth: tf.Tensor5D): tf.Tensor5D {
   return tf.tensor5d(v, out.shape);
 }
 
-function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0, clip: boolean | 'ssim' = false): number {
+function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0, clip: boolean | 'ssim' = false, ramp = 0): number {
   return tf.tidy(() => {
     const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
     const steps = seq.shape[0] - 3;
@@ -66,9 +66,11 @@ function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout'
       const out = m.decode(r.z1, r.z2, 'train');
       const clipped = clip ? clippedForLoss(out, frames(seq, i, 3)) : out;
       const scored = clip === 'ssim' ? out : clipped;
-      loss += tf.mean(tf.squaredDifference(scored, frames(seq, i, 3))).dataSync()[0]!;
-      loss += l1 * tf.mean(tf.abs(tf.sub(scored, frames(seq, i, 3)))).dataSync()[0]!;
-      if (ssimWeight > 0) loss += ssimWeight * meanOneMinusSsim(clipped, frames(seq, i, 3));
+      let stepLoss = tf.mean(tf.squaredDifference(scored, frames(seq, i, 3))).dataSync()[0]!;
+      stepLoss += l1 * tf.mean(tf.abs(tf.sub(scored, frames(seq, i, 3)))).dataSync()[0]!;
+      if (ssimWeight > 0) stepLoss += ssimWeight * meanOneMinusSsim(clipped, frames(seq, i, 3));
+      // the ramp written out: steps K−2 … T−3 weigh 1 … 1 + ramp, linearly
+      loss += (i >= k - 2 && ramp > 0 ? 1 + (ramp * (i - (k - 2))) / (steps - (k - 2)) : 1) * stepLoss;
       if (mode === 'rollout') {
         if (i < k - 2) xIn = frames(seq, i, 3);
         else if (i === k - 2) xIn = tf.concat([frames(seq, k - 2, 2), out.slice([2], [1])], 0) as tf.Tensor5D;
@@ -184,6 +186,27 @@ test('clipLoss: the rollout loss scores predictions as SSIM and PSNR see them (e
   assert.ok(pc.dataSync()[0]! < pr.dataSync()[0]! - 1e-4, `clipped ${pc.dataSync()[0]} vs raw ${pr.dataSync()[0]}`);
   tf.dispose([clipped, ssimOnly, pc, pr, seq]);
   [ours, raw, ref].forEach((m) => m.dispose());
+});
+
+test('horizonRamp: the rollout loss weighs the fed-back steps 1 … 1 + ramp (equal to the written-out reference); teacher mode refuses it', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const [ours, flat, ref] = [CrevNet.create(cfg, 7), CrevNet.create(cfg, 7), CrevNet.create(cfg, 7)];
+  const seq = sequence(cfg, 7, 2, 9);
+  const opts = { mode: 'rollout' as const, context: 4, l1: 0.7, ssim: 0.5, clipLoss: 'ssim' as const };
+  const ramped = ours.loss(seq, { ...opts, horizonRamp: 3 });
+  const got = ramped.dataSync()[0]!;
+  const want = referenceLoss(ref, seq, 'rollout', 4, 0.7, 0.5, 'ssim', 3);
+  assert.ok(Math.abs(got - want) < 1e-5 * want, `${got} vs ${want}`);
+  const plain = flat.loss(seq, opts);
+  // every weight is ≥ 1 and the last ones > 1, so the ramped loss is larger than the flat one
+  assert.ok(got > plain.dataSync()[0]! * 1.05, `ramped ${got} vs flat ${plain.dataSync()[0]}`);
+  assert.throws(() => ours.loss(seq, { mode: 'teacher', horizonRamp: 1 }), /horizonRamp needs mode "rollout"/);
+  assert.throws(() => ours.loss(seq, { ...opts, horizonRamp: -1 }), /horizonRamp must be a finite number ≥ 0/);
+  assert.deepEqual([1, 2, 3, 4, 5].map((i) => horizonWeight(i, 2, 5, 3)), [1, 1, 2, 3, 4]);
+  assert.equal(horizonWeight(4, 4, 4, 2), 3);
+  tf.dispose([ramped, plain, seq]);
+  [ours, flat, ref].forEach((m) => m.dispose());
 });
 
 test('scoredAsClipped: beyond-range values on the truth\'s side score as the truth with no gradient; wrong-side values keep theirs', async () => {

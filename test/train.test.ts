@@ -249,12 +249,12 @@ test('a kill between the two renames of a checkpoint swap is recovered from the 
   }
 });
 
-test('the --l1, --ssim and --clip-loss settings reach the training loss; a bad value is refused in one line', async () => {
+test('the --l1, --ssim, --clip-loss and --horizon-ramp settings reach the training loss; a bad value is refused in one line', async () => {
   await initBackend('wasm');
   const { dir, cleanup } = await tempDir('crevnet-terms-');
   try {
     const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 1, validationSequences: 2, workers: 1, mode: 'rollout', context: 4 });
-    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean | 'ssim' }) => {
+    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean | 'ssim'; horizonRamp?: number }) => {
       const losses: number[] = [];
       await train({ config: cfg, out: join(dir, name), overrides }, { onStep: (s) => losses.push(s.loss) });
       return losses[0]!;
@@ -272,14 +272,25 @@ test('the --l1, --ssim and --clip-loss settings reach the training loss; a bad v
     assert.equal(await firstLoss('clip-ssim-only', { clipLoss: 'ssim' }), plain);
     const ssimClipped = await firstLoss('ssim-clipped', { ssim: 1, clipLoss: 'ssim' });
     assert.ok(ssimClipped !== ssim, `SSIM term on the clipped prediction ${ssimClipped} vs raw ${ssim}`);
+    // the horizon ramp weighs the fed-back steps more: same model and data, a larger loss
+    const ramped = await firstLoss('ramp', { horizonRamp: 2 });
+    assert.ok(ramped > plain * 1.05, `ramped ${ramped} vs plain ${plain}`);
   } finally {
     await cleanup();
   }
-  for (const [flag, value] of [['--ssim', '-1'], ['--l1', '-0.5'], ['--ssim', 'lots']]) {
+  for (const [flag, value] of [['--ssim', '-1'], ['--l1', '-0.5'], ['--ssim', 'lots'], ['--horizon-ramp', '-2']]) {
     const r = await runCli(['train', '--config', 'tiny', flag!, value!]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr.trim(), new RegExp(`^error: ${flag} must be a number ≥ 0, got "${value}"`));
+  }
+  const ramp = await tempDir('crevnet-ramp-');
+  try {
+    const teacherRamp = await runCli(['train', '--config', 'tiny', '--mode', 'teacher', '--horizon-ramp', '2', '--out', join(ramp.dir, 'run')]);
+    assert.equal(teacherRamp.code, 2, teacherRamp.stderr);
+    assert.match(teacherRamp.stderr.trim(), /^error: .*train\.horizonRamp needs mode "rollout" \(teacher forcing feeds nothing back\)$/);
+  } finally {
+    await ramp.cleanup();
   }
   const bad = await runCli(['train', '--config', 'tiny', '--clip-loss', 'maybe']);
   assert.equal(bad.code, 2, bad.stderr);

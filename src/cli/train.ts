@@ -17,6 +17,7 @@ interface TrainCliOptions {
   l1?: number;
   ssim?: number;
   clipLoss?: 'on' | 'off' | 'ssim';
+  horizonRamp?: number;
   gradClip?: number;
   checkpointEvery?: number;
   validateEvery?: number;
@@ -50,6 +51,7 @@ export function register(program: Command): void {
     .addOption(
       new Option('--clip-loss <on|off|ssim>', 'score predictions clipped to [0, 1] as SSIM and PSNR do (train.clipLoss): beyond-range values on the truth\'s side cost nothing; ssim: in the SSIM term only').choices(['on', 'off', 'ssim']),
     )
+    .option('--horizon-ramp <r>', 'rollout: weight the fed-back steps\' loss from 1 up to 1 + r at the last, far frame (train.horizonRamp; 0 = flat)', parseNonNegativeNumber('--horizon-ramp'))
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
     .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
@@ -69,6 +71,7 @@ export function register(program: Command): void {
           l1: opts.l1,
           ssim: opts.ssim,
           clipLoss: opts.clipLoss === undefined ? undefined : opts.clipLoss === 'ssim' ? 'ssim' : opts.clipLoss === 'on',
+          horizonRamp: opts.horizonRamp,
           gradClip: opts.gradClip,
           checkpointEvery: opts.checkpointEvery,
           validateEvery: opts.validateEvery,

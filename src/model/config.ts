@@ -65,6 +65,8 @@ export const TrainConfigSchema = z.strictObject({
    * true in every loss term, 'ssim' in the SSIM term only (MSE and L1 stay raw, like the metrics' MSE and MAE)
    */
   clipLoss: z.union([z.boolean(), z.literal('ssim')]).default(false),
+  /** mode 'rollout': the fed-back steps' loss weight rises linearly from 1 to 1 + horizonRamp at the last step (0 = flat) */
+  horizonRamp: z.number().min(0).default(0),
   seed: z.number().int().min(0).default(0),
   /**
    * threads per training step (data parallel over worker_threads, src/train/parallel.ts): a count, or

@@ -38,6 +38,18 @@ export interface LossOptions {
    * term; 'ssim': in the SSIM term only, so MSE and L1 stay raw like the metrics' MSE and MAE.
    */
   clipLoss?: boolean | 'ssim';
+  /**
+   * 'rollout' only: weight the fed-back steps' loss (the frames the test scores) by a linear ramp from 1 at
+   * the first (step K−2) to 1 + horizonRamp at the last (default 0 = all steps weigh 1). Why: the far
+   * frames appear in fewer clips than the middle ones and are the ones that lose to all-black frames.
+   */
+  horizonRamp?: number;
+}
+
+/** The ramp's weight of clip step i: 1 before `first`, then linear to 1 + ramp at `last`. */
+export function horizonWeight(i: number, first: number, last: number, ramp: number): number {
+  if (ramp === 0 || i < first) return 1;
+  return last === first ? 1 + ramp : 1 + (ramp * (i - first)) / (last - first);
 }
 
 /**
@@ -64,7 +76,8 @@ function deferLayerGrads(l: LayerKernels): LayerKernels {
 }
 
 /**
- * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] [+ ssim·mean_frames(1 − SSIM)]
+ * Σ over the T−3 clip steps of w_i·(mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] [+ ssim·mean_frames(1 − SSIM)])
+ * (w_i = horizonWeight, 1 unless horizonRamp > 0)
  * for a time-major sequence (X̂ optionally scoredAsClipped, in every term or in the SSIM term only)
  * [T,B,H,W,C] (T ≥ 4).
  * BatchNorm in train mode (running stats are updated).
@@ -80,6 +93,9 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
   if (!Number.isFinite(l1) || l1 < 0) throw new UserError(`loss: l1 weight must be a finite number ≥ 0, got ${String(opts.l1)}`);
   const ssim = opts.ssim ?? 0;
   if (!Number.isFinite(ssim) || ssim < 0) throw new UserError(`loss: ssim weight must be a finite number ≥ 0, got ${String(opts.ssim)}`);
+  const ramp = opts.horizonRamp ?? 0;
+  if (!Number.isFinite(ramp) || ramp < 0) throw new UserError(`loss: horizonRamp must be a finite number ≥ 0, got ${String(opts.horizonRamp)}`);
+  if (ramp > 0 && mode !== 'rollout') throw new UserError('loss: horizonRamp needs mode "rollout" (teacher forcing feeds nothing back)');
   const steps = t - 3;
   const [h, w, c] = config.imageSize;
   // Sums over the clip's pixels: the total is divided by one clip's size (3·b·h·w·c) at the end, so the
@@ -126,7 +142,9 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
           continue;
         }
         const y = runDecode(config, kern, r.z1, r.z2, normContext(config, 'train', 1, [2 * i + 1], collector));
-        terms.push(frameError(y, clipBatch(seq, i, 1)));
+        const err = frameError(y, clipBatch(seq, i, 1));
+        const weight = horizonWeight(i, feedbackFrom, steps, ramp);
+        terms.push(weight === 1 ? err : tf.mul(err, weight));
         xIn = nextInput(y, i, k, seq);
       }
       if (pending.length > 0) {

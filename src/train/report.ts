@@ -55,10 +55,11 @@ export interface RunReportInput {
 }
 
 /** The loss as a formula of its terms, e.g. "MSE + 3·L1 + 1·(1 − SSIM)". */
-function lossName(s: Pick<TrainConfig, 'l1' | 'ssim' | 'clipLoss'>): string {
+function lossName(s: Pick<TrainConfig, 'l1' | 'ssim' | 'clipLoss' | 'horizonRamp'>): string {
   const terms = ['MSE', s.l1 > 0 ? `${s.l1}·L1` : '', s.ssim > 0 ? `${s.ssim}·(1 − SSIM)` : ''].filter(Boolean).join(' + ');
-  if (s.clipLoss === 'ssim') return `${terms} (SSIM on the clipped prediction)`;
-  return s.clipLoss ? `${terms} (clipped)` : terms;
+  const ramp = s.horizonRamp ? `, ramp 1→${1 + s.horizonRamp} over the horizon` : '';
+  if (s.clipLoss === 'ssim') return `${terms} (SSIM on the clipped prediction${ramp})`;
+  return s.clipLoss ? `${terms} (clipped${ramp})` : ramp ? `${terms} (${ramp.slice(2)})` : terms;
 }
 
 export function lossCurveSvg(r: RunReportInput, title: string): string {
