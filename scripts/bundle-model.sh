@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bundle a trained checkpoint and regenerate its published results.
-#   scripts/bundle-model.sh RUN_DIR [EVAL_COUNT] [FULL_COUNT]
-# Copies RUN_DIR/best (a checkpoint directory) to outputs/pretrained/mmnist-CONFIG/ (CONFIG = the
+#   scripts/bundle-model.sh [--checkpoint DIR] RUN_DIR [EVAL_COUNT] [FULL_COUNT]
+# Copies RUN_DIR/best (or the checkpoint DIR, e.g. RUN_DIR/last or a kept copy, re-saved without its
+# optimizer state) to outputs/pretrained/mmnist-CONFIG/ (CONFIG = the
 # checkpoint's config name, e.g. mmnist-small; which one is the default is DEFAULT_MODEL_NAME in
 # src/eval/pretrained.ts), evaluates it on
 # EVAL_COUNT (default 10000) sequences generated from MNIST test digits with seed 0, and writes
@@ -10,16 +11,30 @@
 # metrics-FULL_COUNT.json and per_frame-FULL_COUNT.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run=${1:?usage: scripts/bundle-model.sh RUN_DIR [EVAL_COUNT] [FULL_COUNT]}
+usage='usage: scripts/bundle-model.sh [--checkpoint DIR] RUN_DIR [EVAL_COUNT] [FULL_COUNT]'
+checkpoint=
+if [ "${1:-}" = --checkpoint ]; then checkpoint=${2:?$usage}; shift 2; fi
+run=${1:?$usage}
 count=${2:-10000}
 full=${3:-}
-src="$run/best"
+src=${checkpoint:-$run/best}
 [ -f "$src/model.json" ] || { echo "no checkpoint at $src" >&2; exit 2; }
+[ -f "$run/command.txt" ] || { echo "no training run at $run (command.txt missing)" >&2; exit 2; }
 name=mmnist-$(node -e "console.log(JSON.parse(require('fs').readFileSync('$src/config.json','utf8')).name)")
 dest=outputs/pretrained/$name
 tmp=$(mktemp -d outputs/pretrained/.bundle-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-cp "$src"/* "$tmp"/
+if [ -n "$checkpoint" ]; then
+  # Load (verifying the manifest) and save the model and state only: a bundle carries no optimizer state.
+  CK_SRC="$src" CK_OUT="$tmp/model" node --input-type=module -e "
+    const m = await import('$PWD/dist/index.js');
+    await m.initBackend('wasm');
+    const c = await m.loadCheckpoint(process.env.CK_SRC);
+    await m.saveCheckpoint(process.env.CK_OUT, { model: c.model, state: c.state });"
+  mv "$tmp/model"/* "$tmp"/ && rmdir "$tmp/model"
+else
+  cp "$src"/* "$tmp"/
+fi
 [ -f "$run/loss_curve.png" ] && cp "$run/loss_curve.png" "$tmp/"
 [ -f "$run/loss_curve.svg" ] && cp "$run/loss_curve.svg" "$tmp/"
 cp "$run/command.txt" "$tmp/train-commands.txt"
@@ -27,7 +42,7 @@ step=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$src/state.js
 cat > "$tmp/COMMANDS.md" <<MD
 # How this model was made
 
-Checkpoint: \`$src\` at iteration $step, copied by \`scripts/bundle-model.sh $run $count\`.
+Checkpoint: \`$src\` at iteration $step, copied by \`scripts/bundle-model.sh ${checkpoint:+--checkpoint $checkpoint }$run $count${full:+ $full}\`.
 
 Training commands (from the run's command.txt; every start and resume is recorded):
 
