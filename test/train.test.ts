@@ -289,6 +289,8 @@ test('the --l1, --ssim, --clip-loss and --horizon-ramp settings reach the traini
     const teacherRamp = await runCli(['train', '--config', 'tiny', '--mode', 'teacher', '--horizon-ramp', '2', '--out', join(ramp.dir, 'run')]);
     assert.equal(teacherRamp.code, 2, teacherRamp.stderr);
     assert.match(teacherRamp.stderr.trim(), /^error: .*train\.horizonRamp needs mode "rollout" \(teacher forcing feeds nothing back\)$/);
+    // a refused new run leaves no empty run directory behind
+    assert.ok(!existsSync(join(ramp.dir, 'run')), 'the refused run left its directory');
   } finally {
     await ramp.cleanup();
   }

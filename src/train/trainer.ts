@@ -26,8 +26,8 @@
  * train.workers existed resume single-threaded.
  */
 import { appendFileSync } from 'node:fs';
-import { appendFile, mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { appendFile, mkdir, rmdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';
 import { configToJson, loadConfig } from '../model/config.js';
@@ -73,18 +73,37 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
     runDir = resolve('outputs', 'runs', `${name}-${timestamp()}`);
   }
 
-  await mkdir(runDir, { recursive: true });
-  const unlock = await lockRunDir(runDir);
+  // the first directory this call creates (undefined if runDir existed): removed again if left empty
+  const created = await mkdir(runDir, { recursive: true });
   try {
-    if (o.resume) {
-      for (const name of ['last', 'best']) {
-        const r = await recoverCheckpoint(runDir, name);
-        if (r) note(r);
+    const unlock = await lockRunDir(runDir);
+    try {
+      if (o.resume) {
+        for (const name of ['last', 'best']) {
+          const r = await recoverCheckpoint(runDir, name);
+          if (r) note(r);
+        }
       }
+      return await trainLocked(o, hooks, runDir, progress, note);
+    } finally {
+      await unlock();
     }
-    return await trainLocked(o, hooks, runDir, progress, note);
-  } finally {
-    await unlock();
+  } catch (err) {
+    // a run refused before it wrote anything (bad settings, bad config) leaves no empty directory behind
+    if (created) await removeEmptyDirs(runDir, resolve(created));
+    throw err;
+  }
+}
+
+/** rmdir `dir` and its parents up to and including `top` while they are empty. */
+async function removeEmptyDirs(dir: string, top: string): Promise<void> {
+  for (let d = dir; d.startsWith(top); d = dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return;
+    }
+    if (d === top) return;
   }
 }
 
