@@ -51,7 +51,7 @@ function clippedForLoss(out: tf.Tensor5D, truth: tf.Tensor5D): tf.Tensor5D {
   return tf.tensor5d(v, out.shape);
 }
 
-function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0, clip: boolean | 'ssim' = false, ramp = 0): number {
+function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0, clip: boolean | 'ssim' = false, ramp = 0, ssimRamp = 0): number {
   return tf.tidy(() => {
     const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
     const steps = seq.shape[0] - 3;
@@ -68,9 +68,10 @@ function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout'
       const scored = clip === 'ssim' ? out : clipped;
       let stepLoss = tf.mean(tf.squaredDifference(scored, frames(seq, i, 3))).dataSync()[0]!;
       stepLoss += l1 * tf.mean(tf.abs(tf.sub(scored, frames(seq, i, 3)))).dataSync()[0]!;
-      if (ssimWeight > 0) stepLoss += ssimWeight * meanOneMinusSsim(clipped, frames(seq, i, 3));
-      // the ramp written out: steps K−2 … T−3 weigh 1 … 1 + ramp, linearly
-      loss += (i >= k - 2 && ramp > 0 ? 1 + (ramp * (i - (k - 2))) / (steps - (k - 2)) : 1) * stepLoss;
+      // the ramps written out: steps K−2 … T−3 weigh 1 … 1 + ramp, linearly
+      const rampAt = (r: number) => (mode === 'rollout' && i >= k - 2 && r > 0 ? 1 + (r * (i - (k - 2))) / (steps - (k - 2)) : 1);
+      if (ssimWeight > 0) stepLoss += ssimWeight * rampAt(ssimRamp) * meanOneMinusSsim(clipped, frames(seq, i, 3));
+      loss += rampAt(ramp) * stepLoss;
       if (mode === 'rollout') {
         if (i < k - 2) xIn = frames(seq, i, 3);
         else if (i === k - 2) xIn = tf.concat([frames(seq, k - 2, 2), out.slice([2], [1])], 0) as tf.Tensor5D;
@@ -188,7 +189,7 @@ test('clipLoss: the rollout loss scores predictions as SSIM and PSNR see them (e
   [ours, raw, ref].forEach((m) => m.dispose());
 });
 
-test('horizonRamp: the rollout loss weighs the fed-back steps 1 … 1 + ramp (equal to the written-out reference); teacher mode refuses it', async () => {
+test('horizonRamp, ssimRamp: the rollout loss weighs the fed-back steps 1 … 1 + ramp (equal to the written-out reference); teacher mode refuses it', async () => {
   await initBackend('wasm');
   const cfg = await loadConfig('tiny');
   const [ours, flat, ref] = [CrevNet.create(cfg, 7), CrevNet.create(cfg, 7), CrevNet.create(cfg, 7)];
@@ -203,6 +204,14 @@ test('horizonRamp: the rollout loss weighs the fed-back steps 1 … 1 + ramp (eq
   assert.ok(got > plain.dataSync()[0]! * 1.05, `ramped ${got} vs flat ${plain.dataSync()[0]}`);
   assert.throws(() => ours.loss(seq, { mode: 'teacher', horizonRamp: 1 }), /horizonRamp needs mode "rollout"/);
   assert.throws(() => ours.loss(seq, { ...opts, horizonRamp: -1 }), /horizonRamp must be a finite number ≥ 0/);
+  // ssimRamp: the same ramp on the SSIM term alone
+  const ssimRamped = ours.loss(seq, { ...opts, ssimRamp: 4 });
+  const gotSsim = ssimRamped.dataSync()[0]!;
+  const wantSsim = referenceLoss(ref, seq, 'rollout', 4, 0.7, 0.5, 'ssim', 0, 4);
+  assert.ok(Math.abs(gotSsim - wantSsim) < 1e-5 * wantSsim, `${gotSsim} vs ${wantSsim}`);
+  assert.ok(gotSsim > plain.dataSync()[0]! && Math.abs(gotSsim - got) > 1e-3 * got, `SSIM-only ramp ${gotSsim} vs flat ${plain.dataSync()[0]} and full ramp ${got}`);
+  assert.throws(() => ours.loss(seq, { mode: 'teacher', ssimRamp: 1 }), /ssimRamp needs mode "rollout"/);
+  ssimRamped.dispose();
   assert.deepEqual([1, 2, 3, 4, 5].map((i) => horizonWeight(i, 2, 5, 3)), [1, 1, 2, 3, 4]);
   assert.equal(horizonWeight(4, 4, 4, 2), 3);
   tf.dispose([ramped, plain, seq]);

@@ -249,12 +249,12 @@ test('a kill between the two renames of a checkpoint swap is recovered from the 
   }
 });
 
-test('the --l1, --ssim, --clip-loss and --horizon-ramp settings reach the training loss; a bad value is refused in one line', async () => {
+test('the --l1, --ssim, --clip-loss, --horizon-ramp and --ssim-ramp settings reach the training loss; a bad value is refused in one line', async () => {
   await initBackend('wasm');
   const { dir, cleanup } = await tempDir('crevnet-terms-');
   try {
     const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 1, validationSequences: 2, workers: 1, mode: 'rollout', context: 4 });
-    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean | 'ssim'; horizonRamp?: number }) => {
+    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean | 'ssim'; horizonRamp?: number; ssimRamp?: number }) => {
       const losses: number[] = [];
       await train({ config: cfg, out: join(dir, name), overrides }, { onStep: (s) => losses.push(s.loss) });
       return losses[0]!;
@@ -275,10 +275,13 @@ test('the --l1, --ssim, --clip-loss and --horizon-ramp settings reach the traini
     // the horizon ramp weighs the fed-back steps more: same model and data, a larger loss
     const ramped = await firstLoss('ramp', { horizonRamp: 2 });
     assert.ok(ramped > plain * 1.05, `ramped ${ramped} vs plain ${plain}`);
+    // the SSIM ramp scales the SSIM term only: nothing without one, more with one
+    assert.equal(await firstLoss('ssim-ramp-no-ssim', { ssimRamp: 2 }), plain);
+    assert.ok((await firstLoss('ssim-ramp', { ssim: 1, ssimRamp: 2 })) > ssim, 'SSIM ramp');
   } finally {
     await cleanup();
   }
-  for (const [flag, value] of [['--ssim', '-1'], ['--l1', '-0.5'], ['--ssim', 'lots'], ['--horizon-ramp', '-2']]) {
+  for (const [flag, value] of [['--ssim', '-1'], ['--l1', '-0.5'], ['--ssim', 'lots'], ['--horizon-ramp', '-2'], ['--ssim-ramp', 'x']]) {
     const r = await runCli(['train', '--config', 'tiny', flag!, value!]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

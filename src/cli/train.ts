@@ -18,6 +18,7 @@ interface TrainCliOptions {
   ssim?: number;
   clipLoss?: 'on' | 'off' | 'ssim';
   horizonRamp?: number;
+  ssimRamp?: number;
   gradClip?: number;
   checkpointEvery?: number;
   validateEvery?: number;
@@ -52,6 +53,7 @@ export function register(program: Command): void {
       new Option('--clip-loss <on|off|ssim>', 'score predictions clipped to [0, 1] as SSIM and PSNR do (train.clipLoss): beyond-range values on the truth\'s side cost nothing; ssim: in the SSIM term only').choices(['on', 'off', 'ssim']),
     )
     .option('--horizon-ramp <r>', 'rollout: weight the fed-back steps\' loss from 1 up to 1 + r at the last, far frame (train.horizonRamp; 0 = flat)', parseNonNegativeNumber('--horizon-ramp'))
+    .option('--ssim-ramp <r>', 'rollout: the same ramp on the SSIM term alone, from --ssim up to (1 + r)·--ssim (train.ssimRamp; 0 = flat)', parseNonNegativeNumber('--ssim-ramp'))
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
     .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
@@ -72,6 +74,7 @@ export function register(program: Command): void {
           ssim: opts.ssim,
           clipLoss: opts.clipLoss === undefined ? undefined : opts.clipLoss === 'ssim' ? 'ssim' : opts.clipLoss === 'on',
           horizonRamp: opts.horizonRamp,
+          ssimRamp: opts.ssimRamp,
           gradClip: opts.gradClip,
           checkpointEvery: opts.checkpointEvery,
           validateEvery: opts.validateEvery,

@@ -67,6 +67,8 @@ export const TrainConfigSchema = z.strictObject({
   clipLoss: z.union([z.boolean(), z.literal('ssim')]).default(false),
   /** mode 'rollout': the fed-back steps' loss weight rises linearly from 1 to 1 + horizonRamp at the last step (0 = flat) */
   horizonRamp: z.number().min(0).default(0),
+  /** mode 'rollout': the SSIM term's weight on the fed-back steps rises linearly from ssim to (1 + ssimRamp)·ssim (0 = flat) */
+  ssimRamp: z.number().min(0).default(0),
   seed: z.number().int().min(0).default(0),
   /**
    * threads per training step (data parallel over worker_threads, src/train/parallel.ts): a count, or

@@ -44,6 +44,12 @@ export interface LossOptions {
    * frames appear in fewer clips than the middle ones and are the ones that lose to all-black frames.
    */
   horizonRamp?: number;
+  /**
+   * 'rollout' only: the same ramp on the SSIM term alone, from ssim at step K−2 to (1 + ssimRamp)·ssim at the
+   * last step (default 0). Why: under uncertainty MSE favours the blurred mean, whose haze costs SSIM on empty
+   * windows, while SSIM can prefer black; this shifts the far frames' balance toward SSIM.
+   */
+  ssimRamp?: number;
 }
 
 /** The ramp's weight of clip step i: 1 before `first`, then linear to 1 + ramp at `last`. */
@@ -77,7 +83,7 @@ function deferLayerGrads(l: LayerKernels): LayerKernels {
 
 /**
  * Σ over the T−3 clip steps of w_i·(mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] [+ ssim·mean_frames(1 − SSIM)])
- * (w_i = horizonWeight, 1 unless horizonRamp > 0)
+ * (w_i = horizonWeight, 1 unless horizonRamp > 0; the SSIM term's own ramp, ssimRamp, likewise)
  * for a time-major sequence (X̂ optionally scoredAsClipped, in every term or in the SSIM term only)
  * [T,B,H,W,C] (T ≥ 4).
  * BatchNorm in train mode (running stats are updated).
@@ -96,15 +102,18 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
   const ramp = opts.horizonRamp ?? 0;
   if (!Number.isFinite(ramp) || ramp < 0) throw new UserError(`loss: horizonRamp must be a finite number ≥ 0, got ${String(opts.horizonRamp)}`);
   if (ramp > 0 && mode !== 'rollout') throw new UserError('loss: horizonRamp needs mode "rollout" (teacher forcing feeds nothing back)');
+  const ssimRamp = opts.ssimRamp ?? 0;
+  if (!Number.isFinite(ssimRamp) || ssimRamp < 0) throw new UserError(`loss: ssimRamp must be a finite number ≥ 0, got ${String(opts.ssimRamp)}`);
+  if (ssimRamp > 0 && mode !== 'rollout') throw new UserError('loss: ssimRamp needs mode "rollout" (teacher forcing feeds nothing back)');
   const steps = t - 3;
   const [h, w, c] = config.imageSize;
   // Sums over the clip's pixels: the total is divided by one clip's size (3·b·h·w·c) at the end, so the
   // SSIM term is scaled by h·w (Σ over its 3·b·c frames of (1 − SSIM) becomes a per-frame mean).
-  const frameError = (yRaw: tf.Tensor, target: tf.Tensor): tf.Scalar => {
+  const frameError = (yRaw: tf.Tensor, target: tf.Tensor, ssimScale = 1): tf.Scalar => {
     const clipped = opts.clipLoss ? scoredAsClipped(yRaw, target) : yRaw;
     const y = opts.clipLoss === 'ssim' ? yRaw : clipped;
     const pixels = l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target);
-    return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(clipped, target), ssim * h * w)) : pixels;
+    return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(clipped, target), ssim * ssimScale * h * w)) : pixels;
   };
   const collector = config.norm === 'batch' ? new RunningStatsCollector() : undefined;
   try {
@@ -142,7 +151,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
           continue;
         }
         const y = runDecode(config, kern, r.z1, r.z2, normContext(config, 'train', 1, [2 * i + 1], collector));
-        const err = frameError(y, clipBatch(seq, i, 1));
+        const err = frameError(y, clipBatch(seq, i, 1), horizonWeight(i, feedbackFrom, steps, ssimRamp));
         const weight = horizonWeight(i, feedbackFrom, steps, ramp);
         terms.push(weight === 1 ? err : tf.mul(err, weight));
         xIn = nextInput(y, i, k, seq);

@@ -33,7 +33,9 @@ function validateSettings(s: unknown, source: string): TrainConfig {
     const i = r.error.issues[0]!;
     throw new UserError(`${source}: train.${i.path.map(String).join('.')}: ${i.message}`);
   }
-  if (r.data.horizonRamp > 0 && r.data.mode !== 'rollout') throw new UserError(`${source}: train.horizonRamp needs mode "rollout" (teacher forcing feeds nothing back)`);
+  for (const k of ['horizonRamp', 'ssimRamp'] as const) {
+    if (r.data[k] > 0 && r.data.mode !== 'rollout') throw new UserError(`${source}: train.${k} needs mode "rollout" (teacher forcing feeds nothing back)`);
+  }
   return r.data;
 }
 
