@@ -51,7 +51,18 @@ function clippedForLoss(out: tf.Tensor5D, truth: tf.Tensor5D): tf.Tensor5D {
   return tf.tensor5d(v, out.shape);
 }
 
-function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout', k: number, l1 = 0, ssimWeight = 0, clip: boolean | 'ssim' = false, ramp = 0, ssimRamp = 0): number {
+function referenceLoss(
+  m: CrevNet,
+  seq: tf.Tensor5D,
+  mode: 'teacher' | 'rollout',
+  k: number,
+  l1 = 0,
+  ssimWeight = 0,
+  clip: boolean | 'ssim' = false,
+  ramp = 0,
+  ssimRamp = 0,
+  norm: 'train' | 'eval' = 'train',
+): number {
   return tf.tidy(() => {
     const layers = (m as unknown as { predParams: LayerParams[] }).predParams.map((p) => prepareLayer(p));
     const steps = seq.shape[0] - 3;
@@ -59,11 +70,11 @@ function referenceLoss(m: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout'
     let xIn = frames(seq, 0, 3);
     let loss = 0;
     for (let i = 1; i <= steps; i++) {
-      const [z1, z2] = m.encode(mode === 'rollout' ? xIn : frames(seq, i - 1, 3), 'train');
+      const [z1, z2] = m.encode(mode === 'rollout' ? xIn : frames(seq, i - 1, 3), norm);
       state ??= zeroState(m.config.predictorLayers, z1);
       const r = predictorStep(layers, z1, z2, state);
       state = r.state;
-      const out = m.decode(r.z1, r.z2, 'train');
+      const out = m.decode(r.z1, r.z2, norm);
       const clipped = clip ? clippedForLoss(out, frames(seq, i, 3)) : out;
       const scored = clip === 'ssim' ? out : clipped;
       let stepLoss = tf.mean(tf.squaredDifference(scored, frames(seq, i, 3))).dataSync()[0]!;
@@ -216,6 +227,45 @@ test('horizonRamp, ssimRamp: the rollout loss weighs the fed-back steps 1 … 1 
   assert.equal(horizonWeight(4, 4, 4, 2), 3);
   tf.dispose([ramped, plain, seq]);
   [ours, flat, ref].forEach((m) => m.dispose());
+});
+
+test('freezeNorm: the loss normalises with the frozen running statistics as the test rollout does (equal to the reference with eval-mode calls), leaves them untouched, does not depend on the batch and still trains γ and β', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const [ours, ref] = [CrevNet.create(cfg, 11), CrevNet.create(cfg, 11)];
+  // give both the same non-trivial running statistics (init is mean 0, variance 1)
+  const warm = sequence(cfg, 7, 2, 3);
+  for (const m of [ours, ref]) m.loss(warm, { mode: 'rollout', context: 4 }).dispose();
+  const seq = sequence(cfg, 7, 2, 5);
+  const opts = { mode: 'rollout' as const, context: 4, l1: 0.7, ssim: 0.5, clipLoss: true, freezeNorm: true };
+  const before = runningStats(ours).map((a) => Array.from(a));
+  const frozen = ours.loss(seq, opts);
+  const got = frozen.dataSync()[0]!;
+  assert.deepEqual(runningStats(ours).map((a) => Array.from(a)), before, 'a frozen loss call changed the running statistics');
+  const want = referenceLoss(ref, seq, 'rollout', 4, 0.7, 0.5, true, 0, 0, 'eval');
+  assert.ok(Math.abs(got - want) < 1e-5 * want, `${got} vs ${want}`);
+  // batch statistics give another number, and the running statistics move
+  const live = ours.loss(seq, { ...opts, freezeNorm: false });
+  assert.ok(Math.abs(live.dataSync()[0]! - got) > 1e-3 * got, `batch statistics ${live.dataSync()[0]} vs frozen ${got}`);
+  assert.notDeepEqual(runningStats(ours).map((a) => Array.from(a)), before);
+  // frozen statistics make every sequence's loss independent of its batch mates: the batch loss is the mean
+  const one = (j: number) => seq.slice([0, j, 0, 0, 0], [7, 1, ...cfg.imageSize]) as tf.Tensor5D;
+  const [a, b] = [one(0), one(1)];
+  const [la, lb, lab] = [ours.loss(a, opts), ours.loss(b, opts), ours.loss(seq, opts)];
+  const mean = (la.dataSync()[0]! + lb.dataSync()[0]!) / 2;
+  assert.ok(Math.abs(lab.dataSync()[0]! - mean) < 1e-5 * mean, `batch ${lab.dataSync()[0]} vs mean of singles ${mean}`);
+  // (with batch statistics it is not: each call normalises with its own batch)
+  const [ta, tb, tab] = [a, b, seq].map((x) => ours.loss(x, { ...opts, freezeNorm: false })) as [tf.Scalar, tf.Scalar, tf.Scalar];
+  const liveMean = (ta.dataSync()[0]! + tb.dataSync()[0]!) / 2;
+  assert.ok(Math.abs(tab.dataSync()[0]! - liveMean) > 1e-4 * liveMean, `batch statistics: batch ${tab.dataSync()[0]} vs mean of singles ${liveMean}`);
+  // γ and β of the normalisation still get gradients
+  const affine = ours.namedWeights().filter((w) => w.trainable && /gamma|beta/.test(w.name)).map((w) => w.variable);
+  assert.ok(affine.length > 0, 'no γ/β weights found');
+  const { value, grads } = tf.variableGrads(() => ours.loss(seq, opts), affine);
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+  assert.ok(norm > 0 && Number.isFinite(norm), `γ/β gradient norm ${norm}`);
+  tf.dispose([frozen, live, a, b, la, lb, lab, ta, tb, tab, value, ...Object.values(grads), warm, seq]);
+  [ours, ref].forEach((m) => m.dispose());
 });
 
 test('scoredAsClipped: beyond-range values on the truth\'s side score as the truth with no gradient; wrong-side values keep theirs', async () => {

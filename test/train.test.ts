@@ -249,12 +249,12 @@ test('a kill between the two renames of a checkpoint swap is recovered from the 
   }
 });
 
-test('the --l1, --ssim, --clip-loss, --horizon-ramp and --ssim-ramp settings reach the training loss; a bad value is refused in one line', async () => {
+test('the --l1, --ssim, --clip-loss, --horizon-ramp, --ssim-ramp and --freeze-norm settings reach the training loss; a bad value is refused in one line', async () => {
   await initBackend('wasm');
   const { dir, cleanup } = await tempDir('crevnet-terms-');
   try {
     const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 1, validationSequences: 2, workers: 1, mode: 'rollout', context: 4 });
-    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean | 'ssim'; horizonRamp?: number; ssimRamp?: number }) => {
+    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean | 'ssim'; horizonRamp?: number; ssimRamp?: number; freezeNorm?: boolean }) => {
       const losses: number[] = [];
       await train({ config: cfg, out: join(dir, name), overrides }, { onStep: (s) => losses.push(s.loss) });
       return losses[0]!;
@@ -278,6 +278,22 @@ test('the --l1, --ssim, --clip-loss, --horizon-ramp and --ssim-ramp settings rea
     // the SSIM ramp scales the SSIM term only: nothing without one, more with one
     assert.equal(await firstLoss('ssim-ramp-no-ssim', { ssimRamp: 2 }), plain);
     assert.ok((await firstLoss('ssim-ramp', { ssim: 1, ssimRamp: 2 })) > ssim, 'SSIM ramp');
+    // frozen BatchNorm normalises with the (initial) running statistics, not the batch's: another loss,
+    // and the checkpoint's running statistics are still the initial ones
+    const frozen = await firstLoss('frozen', { freezeNorm: true });
+    assert.ok(Math.abs(frozen - plain) > 1e-3 * plain, `frozen ${frozen} vs batch statistics ${plain}`);
+    const stats = async (name: string) => {
+      const ck = await loadCheckpoint(join(dir, name, 'last'));
+      try {
+        return ck.model.namedWeights().filter((w) => !w.trainable).flatMap((w) => Array.from(w.variable.dataSync()));
+      } finally {
+        ck.model.dispose();
+        for (const w of ck.optimizerWeights ?? []) w.tensor.dispose();
+      }
+    };
+    const init = await stats('frozen');
+    assert.ok(init.length > 0 && init.every((v) => v === 0 || v === 1), 'frozen training changed the running statistics');
+    assert.ok((await stats('plain')).some((v) => v !== 0 && v !== 1), 'batch-statistics training left the running statistics at init');
   } finally {
     await cleanup();
   }
@@ -300,4 +316,7 @@ test('the --l1, --ssim, --clip-loss, --horizon-ramp and --ssim-ramp settings rea
   const bad = await runCli(['train', '--config', 'tiny', '--clip-loss', 'maybe']);
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr.trim(), /^error: option '--clip-loss <on\|off\|ssim>' argument 'maybe' is invalid\. Allowed choices are on, off, ssim\.$/);
+  const badFreeze = await runCli(['train', '--config', 'tiny', '--freeze-norm', 'yes']);
+  assert.equal(badFreeze.code, 2, badFreeze.stderr);
+  assert.match(badFreeze.stderr.trim(), /^error: option '--freeze-norm <on\|off>' argument 'yes' is invalid\. Allowed choices are on, off\.$/);
 });

@@ -19,6 +19,7 @@ interface TrainCliOptions {
   clipLoss?: 'on' | 'off' | 'ssim';
   horizonRamp?: number;
   ssimRamp?: number;
+  freezeNorm?: 'on' | 'off';
   gradClip?: number;
   checkpointEvery?: number;
   validateEvery?: number;
@@ -54,6 +55,9 @@ export function register(program: Command): void {
     )
     .option('--horizon-ramp <r>', 'rollout: weight the fed-back steps\' loss from 1 up to 1 + r at the last, far frame (train.horizonRamp; 0 = flat)', parseNonNegativeNumber('--horizon-ramp'))
     .option('--ssim-ramp <r>', 'rollout: the same ramp on the SSIM term alone, from --ssim up to (1 + r)·--ssim (train.ssimRamp; 0 = flat)', parseNonNegativeNumber('--ssim-ramp'))
+    .addOption(
+      new Option('--freeze-norm <on|off>', 'BatchNorm with the running statistics, frozen, as the test rollout normalises (train.freezeNorm; for fine-tuning a trained model)').choices(['on', 'off']),
+    )
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
     .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
@@ -75,6 +79,7 @@ export function register(program: Command): void {
           clipLoss: opts.clipLoss === undefined ? undefined : opts.clipLoss === 'ssim' ? 'ssim' : opts.clipLoss === 'on',
           horizonRamp: opts.horizonRamp,
           ssimRamp: opts.ssimRamp,
+          freezeNorm: opts.freezeNorm === undefined ? undefined : opts.freezeNorm === 'on',
           gradClip: opts.gradClip,
           checkpointEvery: opts.checkpointEvery,
           validateEvery: opts.validateEvery,

@@ -69,6 +69,13 @@ export const TrainConfigSchema = z.strictObject({
   horizonRamp: z.number().min(0).default(0),
   /** mode 'rollout': the SSIM term's weight on the fed-back steps rises linearly from ssim to (1 + ssimRamp)·ssim (0 = flat) */
   ssimRamp: z.number().min(0).default(0),
+  /**
+   * BatchNorm in training uses the running statistics, frozen, as evaluation does (false = batch statistics,
+   * the paper's rule). Why: the test rollout normalises every clip with fixed statistics, while batch
+   * statistics rescale each fed-back clip by its own (faded) contrast; frozen, training optimises the very
+   * function the test runs. For fine-tuning a trained model; no effect with group norm.
+   */
+  freezeNorm: z.boolean().default(false),
   seed: z.number().int().min(0).default(0),
   /**
    * threads per training step (data parallel over worker_threads, src/train/parallel.ts): a count, or

@@ -50,6 +50,11 @@ export interface LossOptions {
    * windows, while SSIM can prefer black; this shifts the far frames' balance toward SSIM.
    */
   ssimRamp?: number;
+  /**
+   * BatchNorm with the running statistics, frozen and not updated, as the test rollout normalises (default
+   * false: batch statistics, running stats updated). Only affine γ, β and the convolutions learn.
+   */
+  freezeNorm?: boolean;
 }
 
 /** The ramp's weight of clip step i: 1 before `first`, then linear to 1 + ramp at `last`. */
@@ -86,7 +91,7 @@ function deferLayerGrads(l: LayerKernels): LayerKernels {
  * (w_i = horizonWeight, 1 unless horizonRamp > 0; the SSIM term's own ramp, ssimRamp, likewise)
  * for a time-major sequence (X̂ optionally scoredAsClipped, in every term or in the SSIM term only)
  * [T,B,H,W,C] (T ≥ 4).
- * BatchNorm in train mode (running stats are updated).
+ * BatchNorm in train mode (running stats are updated), or with frozen running stats (opts.freezeNorm).
  */
 export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions): tf.Scalar {
   const config = p.config;
@@ -115,7 +120,9 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
     const pixels = l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target);
     return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(clipped, target), ssim * ssimScale * h * w)) : pixels;
   };
-  const collector = config.norm === 'batch' ? new RunningStatsCollector() : undefined;
+  const frozen = (opts.freezeNorm ?? false) && config.norm === 'batch';
+  const normMode = frozen ? 'eval' : 'train';
+  const collector = config.norm === 'batch' && !frozen ? new RunningStatsCollector() : undefined;
   try {
     return tf.tidy(() => {
       const kern = modelKernels(p);
@@ -130,7 +137,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
         config,
         kern,
         clipBatch(seq, 0, nKnown),
-        normContext(config, 'train', nKnown, Array.from({ length: nKnown }, (_, j) => 2 * (j + 1)), collector),
+        normContext(config, normMode, nKnown, Array.from({ length: nKnown }, (_, j) => 2 * (j + 1)), collector),
       );
       const known1 = (nKnown > 1 ? tf.split(known[0], nKnown, 0) : [known[0]]) as tf.Tensor4D[];
       const known2 = (nKnown > 1 ? tf.split(known[1], nKnown, 0) : [known[1]]) as tf.Tensor4D[];
@@ -142,7 +149,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
         const [z1, z2] =
           i <= nKnown
             ? [known1[i - 1]!, known2[i - 1]!]
-            : runEncode(config, kern, xIn!, normContext(config, 'train', 1, [2 * i], collector));
+            : runEncode(config, kern, xIn!, normContext(config, normMode, 1, [2 * i], collector));
         state ??= zeroState(config.predictorLayers, z1);
         const r = predictorStep(kern.layers, z1, z2, state);
         state = r.state;
@@ -150,7 +157,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
           pending.push({ i, z1: r.z1, z2: r.z2 });
           continue;
         }
-        const y = runDecode(config, kern, r.z1, r.z2, normContext(config, 'train', 1, [2 * i + 1], collector));
+        const y = runDecode(config, kern, r.z1, r.z2, normContext(config, normMode, 1, [2 * i + 1], collector));
         const err = frameError(y, clipBatch(seq, i, 1), horizonWeight(i, feedbackFrom, steps, ssimRamp));
         const weight = horizonWeight(i, feedbackFrom, steps, ramp);
         terms.push(weight === 1 ? err : tf.mul(err, weight));
@@ -160,7 +167,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
         const n = pending.length;
         const z1 = concatRows(pending.map((q) => q.z1));
         const z2 = concatRows(pending.map((q) => q.z2));
-        const y = runDecode(config, kern, z1, z2, normContext(config, 'train', n, pending.map((q) => 2 * q.i + 1), collector));
+        const y = runDecode(config, kern, z1, z2, normContext(config, normMode, n, pending.map((q) => 2 * q.i + 1), collector));
         // pending steps are consecutive from 1 in both modes
         terms.push(frameError(y, clipBatch(seq, pending[0]!.i, n)));
       }

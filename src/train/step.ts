@@ -48,7 +48,7 @@ export interface StepSetup {
 export async function optimizeStep(t: StepSetup, iteration: number, batch: Uint8Array, lr: number, savedStep: number): Promise<{ loss: number; gradNorm: number }> {
   const { settings, hooks, vars, optimizer } = t;
   const shape: [number, number, number, number, number] = [settings.frames, settings.batch, t.height, t.width, 1];
-  const lossOpts = { mode: settings.mode, context: settings.context, l1: settings.l1, ssim: settings.ssim, clipLoss: settings.clipLoss, horizonRamp: settings.horizonRamp, ssimRamp: settings.ssimRamp };
+  const lossOpts = { mode: settings.mode, context: settings.context, l1: settings.l1, ssim: settings.ssim, clipLoss: settings.clipLoss, horizonRamp: settings.horizonRamp, ssimRamp: settings.ssimRamp, freezeNorm: settings.freezeNorm };
   let lossValue: number;
   let normValue: number;
   let value: tf.Scalar;

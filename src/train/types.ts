@@ -6,7 +6,7 @@ import type { BestScore } from './state.js';
 import type { Verdict } from '../eval/paired.js';
 
 export type TrainOverrides = Partial<
-  Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'l1' | 'ssim' | 'clipLoss' | 'horizonRamp' | 'ssimRamp' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery' | 'workers'>
+  Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'l1' | 'ssim' | 'clipLoss' | 'horizonRamp' | 'ssimRamp' | 'freezeNorm' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery' | 'workers'>
 >;
 
 export interface TrainOptions {
