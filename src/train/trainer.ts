@@ -132,7 +132,8 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
     const threads = Math.min(resolveWorkers(settings.workers), settings.batch);
     if (threads > 1) {
       pool = await DataParallel.start(model, threads);
-      note(`data parallel: ${threads} threads (worker_threads), batch ${settings.batch} in shards of ${shardList(settings.batch, threads)}; BatchNorm statistics per shard`);
+      const batchStatistics = model.config.norm === 'batch' && !settings.freezeNorm;
+      note(`data parallel: ${threads} threads (worker_threads), batch ${settings.batch} in shards of ${shardList(settings.batch, threads)}${batchStatistics ? '; BatchNorm statistics per shard' : ''}`);
     }
     const setup: StepSetup = { model, vars, optimizer, pool, settings, height: H, width: W, hooks, metricsPath, lastDir: join(runDir, 'last') };
     let best = s.best;
