@@ -29,6 +29,7 @@ export { runPeer, peerArgs, type PeerResult, type PeerOptions } from './bench/pe
 export { runMicro, formatMicro, type MicroResult } from './bench/micro.js';
 export * from './model/config.js';
 export * from './model/crevnet.js';
+export type { RolloutOptions } from './model/crevnet-predict.js';
 export * from './model/checkpoint.js';
 export { conv3d, conv3dPacked, packedConv, setConv3dVariant, getConv3dVariant, CONV3D_VARIANTS, type Conv3dVariant, type PackedConv } from './model/conv3d.js';
 export { psi, psiInverse, psiPacked, psiPackedInverse } from './model/psi.js';

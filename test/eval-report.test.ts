@@ -113,6 +113,7 @@ function fakeReport(): EvalReport {
     context: 3,
     horizon: 2,
     frameIndex: [3, 4],
+    output: 'clamped',
     ...s(1),
     baseline: { copyLast: s(2), zeros: s(3) },
     comparison: {

@@ -64,6 +64,24 @@ test('evaluate with 2 workers gives the metrics of 1 worker (batch 3: shards 2+1
   assert.deepEqual(two.baseline, one.baseline);
 });
 
+test('--raw-output scores the decoder\'s raw frames: MSE and MAE rise, SSIM and PSNR do not move (1 and 2 workers)', async () => {
+  const opts = { model: ck, count: 4, context: 4, horizon: 3, batch: 2, stripCount: 0 };
+  const clamped = (await evaluate({ ...opts, workers: 1 })).report;
+  assert.equal(clamped.output, 'clamped');
+  for (const workers of [1, 2]) {
+    const raw = (await evaluate({ ...opts, workers, rawOutput: true })).report;
+    assert.equal(raw.output, 'raw');
+    // the untrained model overshoots [0, 1] (checked in model-crevnet.test.ts); clamping only removes error
+    assert.ok(raw.mse > clamped.mse * (1 + 1e-6), `workers ${workers}: raw MSE ${raw.mse} vs clamped ${clamped.mse}`);
+    assert.ok(raw.mae > clamped.mae * (1 + 1e-6), `workers ${workers}: raw MAE ${raw.mae} vs clamped ${clamped.mae}`);
+    for (const k of ['ssim', 'ssimStrict', 'psnr'] as const) assert.ok(Math.abs(raw[k] - clamped[k]) <= 1e-5 * Math.abs(clamped[k]), `${k}: ${raw[k]} vs ${clamped[k]}`);
+    assert.deepEqual(raw.baseline, clamped.baseline);
+  }
+  const cli = await runCli(['--backend', 'wasm', 'eval', '--model', ck, '--count', '2', '--context', '4', '--horizon', '2', '--workers', '1', '--raw-output']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /raw decoder frames \(--raw-output\)/);
+});
+
 test('--json prints the documented keys; --out writes report.json, per_frame.csv and the plots', async () => {
   const out = join(dir, 'out');
   const r = await runCli(['--backend', 'wasm', 'eval', '--model', ck, '--count', '3', '--context', '4', '--horizon', '4', '--workers', '2', '--json', '--out', out]);

@@ -309,21 +309,33 @@ test('the fused squared + L1 error has the gradient 2·d + w·sign(d) of its aut
   model.dispose();
 });
 
-test('predict equals the test-time reference loop (K = 4, 5 frames beyond the context; K = 3)', async () => {
+test('predict equals the test-time reference loop (K = 4, 5 frames beyond the context; K = 3), clamped to [0, 1] unless raw', async () => {
   await initBackend('wasm');
   const cfg = await loadConfig('tiny');
   const model = CrevNet.create(cfg, 9);
+  let outside = 0;
   for (const [k, horizon] of [[4, 5], [3, 2]] as const) {
     const ctx = sequence(cfg, k, 2, 10 + k);
     const before = tf.memory().numTensors;
-    const p = model.predict(ctx, horizon);
-    assert.deepEqual(p.shape, [horizon, 2, ...cfg.imageSize]);
+    // raw: the decoder's output, fed back unclamped (the reference feeds raw frames back too)
+    const raw = model.predict(ctx, horizon, { raw: true });
+    assert.deepEqual(raw.shape, [horizon, 2, ...cfg.imageSize]);
     const want = referencePredict(model, ctx, horizon);
-    assert.ok(maxErr(p, want) < 1e-5, `K=${k}: ${maxErr(p, want)}`);
-    tf.dispose([p, want]);
+    assert.ok(maxErr(raw, want) < 1e-5, `K=${k}: ${maxErr(raw, want)}`);
+    // default: the same frames clamped to [0, 1], and nothing else changed
+    const p = model.predict(ctx, horizon);
+    const r = raw.dataSync();
+    const v = p.dataSync();
+    assert.equal(v.length, r.length);
+    for (let i = 0; i < r.length; i++) {
+      if (v[i] !== Math.min(Math.max(r[i]!, 0), 1)) assert.fail(`K=${k}: value ${i} is ${v[i]}, raw ${r[i]}`);
+      if (r[i]! < 0 || r[i]! > 1) outside++;
+    }
+    tf.dispose([raw, p, want]);
     assert.equal(tf.memory().numTensors, before, 'predict leaks no tensors');
     ctx.dispose();
   }
+  assert.ok(outside > 0, 'the untrained model overshoots [0, 1] somewhere, so the clamp is exercised');
   model.dispose();
 });
 

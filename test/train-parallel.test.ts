@@ -259,6 +259,11 @@ test('predict on 2 threads equals the single-thread rollout per sequence (batch 
       }
       // the sequences differ, so a swapped shard would show
       assert.ok(maxDiff(sequence(ref, 0), sequence(ref, 2)) > 1e-3);
+      // raw frames reach every shard too (sequence 2 is a worker's): the decoder's output, not clamped
+      const gotRaw = await pool.predict(context, shape, horizon, true);
+      const refRaw = tf.tidy(() => model.predict(tf.tensor5d(context, shape), horizon, { raw: true }).dataSync().slice() as Float32Array);
+      for (let b = 0; b < B; b++) assert.ok(maxDiff(sequence(gotRaw, b), sequence(refRaw, b)) <= 1e-5, `round ${round}, raw sequence ${b}`);
+      assert.ok(sequence(refRaw, 2).some((v) => v < 0 || v > 1), 'the worker shard has raw values outside [0, 1]');
       // the workers must use the weights of the next request, incl. running statistics
       tf.tidy(() => model.namedWeights().forEach((nw) => nw.variable.assign(tf.mul(nw.variable, 1.1))));
     }

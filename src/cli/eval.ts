@@ -21,6 +21,7 @@ interface EvalCliOptions {
   json?: boolean;
   strip: number;
   workers: number | 'auto';
+  rawOutput?: boolean;
 }
 
 function progressReporter(): { update: (done: number, total: number) => void; stop: () => void } {
@@ -71,6 +72,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'write report.json, per_frame.csv, per_frame.png/.svg, samples.png/.svg')
     .option('--strip <n>', 'sequences in samples.png', parseIntOption('--strip'), 4)
     .option('--workers <n|auto>', "threads for the model's rollout (main included); auto = 2 on the single-threaded wasm/cpu backends (if 2 cores), 1 on tensorflow", parseWorkers('--workers'), 'auto')
+    .option('--raw-output', "score the decoder's raw frames, not the model's frames clamped to [0, 1] (changes MSE and MAE only; how OpenSTL's CrevNet is scored)")
     .option('--json', 'print the report as JSON')
     .action(
       action(async (opts: EvalCliOptions, cmd: Command) => {
@@ -90,6 +92,7 @@ export function register(program: Command): void {
             out: opts.out,
             stripCount: Math.max(0, opts.strip),
             workers: opts.workers,
+            rawOutput: opts.rawOutput,
             onProgress: progress.update,
           });
         } finally {

@@ -37,6 +37,11 @@ export interface EvalOptions {
   stripCount?: number;
   /** threads for the model's rollout (main included): a count, or 'auto' (default; see resolveWorkers) */
   workers?: WorkersSetting;
+  /**
+   * score the decoder's raw frames instead of the frames the model returns, clamped to [0, 1]
+   * (both models of a --versus test); SSIM and PSNR clip anyway, so only MSE and MAE change
+   */
+  rawOutput?: boolean;
   onProgress?: (done: number, total: number) => void;
   /** use this predictor instead of loading a checkpoint (tests, the trainer) */
   predictor?: EvalPredictor;
@@ -126,12 +131,13 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
         throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but ${o.data ?? 'the data'} has ${source.frames} frames per sequence`);
       }
       const threadsWanted = Math.min(resolveWorkers(workers), batch, source.count);
+      const raw = o.rawOutput ?? false;
       // only a CrevNet can be copied into worker threads
       const forecasterOf = async (p: Predictor): Promise<{ forecaster: Forecaster; threads: number }> => {
-        if (!(p instanceof CrevNet) || threadsWanted <= 1) return { forecaster: modelForecaster(p), threads: 1 };
+        if (!(p instanceof CrevNet) || threadsWanted <= 1) return { forecaster: modelForecaster(p, raw), threads: 1 };
         const pool = await DataParallel.start(p, threadsWanted);
         pools.push(pool);
-        return { forecaster: parallelModelForecaster(pool), threads: threadsWanted };
+        return { forecaster: parallelModelForecaster(pool, raw), threads: threadsWanted };
       };
       const { forecaster: model, threads } = await forecasterOf(main.predictor);
       const forecasters: Record<string, Forecaster> = { model };
@@ -150,6 +156,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
         context,
         horizon,
         frameIndex: Array.from({ length: horizon }, (_, i) => context + i),
+        output: raw ? 'raw' : 'clamped',
         mse: m.mse,
         mae: m.mae,
         ssim: m.ssim,

@@ -20,22 +20,22 @@ export interface ForecastBatch {
   width: number;
 }
 
-/** Returns the predicted frames, float32 time-major [horizon, batch, H, W] (raw, unclipped). */
+/** Returns the predicted frames, float32 time-major [horizon, batch, H, W], as the forecaster made them (the metrics do not clip them for MSE/MAE). */
 export type Forecaster = (b: ForecastBatch) => Float32Array | Promise<Float32Array>;
 
-/** Anything with the model's test rollout (CrevNet.predict). */
+/** Anything with the model's test rollout (CrevNet.predict: frames clamped to [0, 1] unless `raw`). */
 export interface Predictor {
-  predict(context: tf.Tensor5D, horizon: number): tf.Tensor5D;
+  predict(context: tf.Tensor5D, horizon: number, opts?: { raw?: boolean }): tf.Tensor5D;
 }
 
-/** The model's test-time rollout (eval-mode BN). */
-export function modelForecaster(model: Predictor): Forecaster {
+/** The model's test-time rollout (eval-mode BN); `raw` asks for the decoder's unclamped frames. */
+export function modelForecaster(model: Predictor, raw = false): Forecaster {
   return async (b) => {
     const hw = b.height * b.width;
     const ctx = tf.tensor5d(b.sequences.slice(0, b.context * b.batch * hw), [b.context, b.batch, b.height, b.width, 1]);
     let y: tf.Tensor5D;
     try {
-      y = model.predict(ctx, b.horizon);
+      y = raw ? model.predict(ctx, b.horizon, { raw }) : model.predict(ctx, b.horizon);
     } finally {
       ctx.dispose();
     }
@@ -54,14 +54,14 @@ export function modelForecaster(model: Predictor): Forecaster {
 /** A rollout on raw arrays, e.g. DataParallel (src/train/parallel.ts) over worker threads. */
 export interface ArrayPredictor {
   /** time-major context [K, B, H, W, C] → predicted frames, time-major [horizon, B, H, W, C] */
-  predict(context: Float32Array, shape: [number, number, number, number, number], horizon: number): Promise<Float32Array>;
+  predict(context: Float32Array, shape: [number, number, number, number, number], horizon: number, raw?: boolean): Promise<Float32Array>;
 }
 
 /** The model's test-time rollout through an ArrayPredictor (same result as modelForecaster up to float rounding). */
-export function parallelModelForecaster(pool: ArrayPredictor): Forecaster {
+export function parallelModelForecaster(pool: ArrayPredictor, raw = false): Forecaster {
   return async (b) => {
     const n = b.batch * b.height * b.width;
-    const y = await pool.predict(b.sequences.slice(0, b.context * n), [b.context, b.batch, b.height, b.width, 1], b.horizon);
+    const y = await pool.predict(b.sequences.slice(0, b.context * n), [b.context, b.batch, b.height, b.width, 1], b.horizon, raw);
     if (y.length !== b.horizon * n) throw new Error(`parallel predict returned ${y.length} values, expected ${b.horizon * n}`);
     return y;
   };

@@ -26,6 +26,8 @@ export interface EvalReport {
   horizon: number;
   /** frame index in the sequence of each perFrame entry (context … context + horizon − 1) */
   frameIndex: number[];
+  /** what was scored: the model's frames ('clamped' to [0, 1], the default) or the decoder's 'raw' frames */
+  output: 'clamped' | 'raw';
   mse: number;
   mae: number;
   ssim: number;
@@ -62,7 +64,7 @@ export interface VersusReport extends MetricsSummary {
 }
 
 export const METRIC_CONVENTIONS =
-  'OpenSTL: MSE/MAE summed over the 64x64 pixels of a frame and averaged over frames, prediction not clipped; SSIM (R=2) and SSIMstrict (R=1) skimage-0.19 7x7 uniform window on the clipped prediction; PSNR per frame then averaged';
+  'OpenSTL: MSE/MAE summed over the 64x64 pixels of a frame and averaged over frames, on the prediction as the model returns it (no clipping by the metric); SSIM (R=2) and SSIMstrict (R=1) skimage-0.19 7x7 uniform window on the clipped prediction; PSNR per frame then averaged';
 
 export function metricsSummary(r: MetricsReport): MetricsSummary {
   return { mse: r.mse, mae: r.mae, ssim: r.ssim, ssimStrict: r.ssimStrict, psnr: r.psnr, perFrame: r.perFrame };
@@ -177,6 +179,7 @@ export function formatEvalTable(r: EvalReport): string {
   if (r.versus) lines.push(`versus   ${named(r.versus)}`);
   lines.push(`data     ${r.data}`);
   lines.push(`protocol ${r.context} → ${r.horizon} frames, ${r.count} sequences, ${fmt(r.seconds, 1)} s (${fmt(r.sequencesPerSecond, 2)} sequences/s, ${r.backend})`);
+  if (r.output === 'raw') lines.push(`output   raw decoder frames (--raw-output): MSE and MAE also count values outside [0, 1]`);
   lines.push('');
   lines.push(`${'method'.padEnd(16)}${'MSE'.padStart(9)}${'MAE'.padStart(9)}${'SSIM'.padStart(9)}${'SSIMstrict'.padStart(12)}${'PSNR'.padStart(8)}`);
   for (const [name, m] of rows) {

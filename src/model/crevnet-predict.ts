@@ -11,11 +11,21 @@ import { checkSequence, clipBatch, nextInput, sliceRows } from './clips.js';
 import { disposeKernels, modelKernels, normContext, type ModelKernels, type ModelParams } from './crevnet-kernels.js';
 import { disposeState, predictorStep, zeroState, type PredictorState } from './predictor.js';
 
+export interface RolloutOptions {
+  /**
+   * return the decoder's raw output instead of frames clamped to [0, 1] (default false). The loop
+   * feeds raw predictions back either way, as the training rollout does; only the returned frames
+   * are clamped.
+   */
+  raw?: boolean;
+}
+
 /**
- * context [K,B,H,W,C] (K ≥ 3 known frames) → predicted frames [horizon,B,H,W,C] (unclamped). Beyond
- * the training length the loop keeps feeding its own predictions back.
+ * context [K,B,H,W,C] (K ≥ 3 known frames) → predicted frames [horizon,B,H,W,C], clamped to the
+ * frames' range [0, 1] unless `raw`. Beyond the training length the loop keeps feeding its own
+ * predictions back.
  */
-export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number): tf.Tensor5D {
+export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, opts: RolloutOptions = {}): tf.Tensor5D {
   const config = p.config;
   const [k, b] = checkSequence(config, context, 'predict: context', 3);
   if (!Number.isInteger(horizon) || horizon < 1) throw new UserError(`predict: horizon must be a positive integer, got ${horizon}`);
@@ -48,7 +58,12 @@ export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number): 
       }
       if (r.out) outputs.push(r.out);
     }
-    return tf.tidy(() => (outputs.length === 1 ? outputs[0]!.clone() : tf.concat(outputs, 0)));
+    return tf.tidy(() => {
+      const frames = outputs.length === 1 ? outputs[0]!.clone() : tf.concat(outputs, 0);
+      // A frame's values are intensities in [0, 1]; the decoder can overshoot, most often below 0 on
+      // the background, which would only add error (MSE and MAE score the returned frames as they are).
+      return opts.raw ? frames : tf.clipByValue(frames, 0, 1);
+    });
   } finally {
     tf.dispose(outputs);
     if (known) tf.dispose(known);

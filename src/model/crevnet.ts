@@ -16,7 +16,7 @@ import { checkClip } from './clips.js';
 import { countParams, createWeights, defaultInit, initFromTensors, latentShapeFor, type NamedWeight, type ParamCounts, type WeightInit } from './crevnet-params.js';
 import { autoencoderKernels, normContext, type ModelParams } from './crevnet-kernels.js';
 import { sequenceLoss, type LossOptions } from './crevnet-loss.js';
-import { rollout } from './crevnet-predict.js';
+import { rollout, type RolloutOptions } from './crevnet-predict.js';
 import type { NormMode } from './norm.js';
 import type { LayerParams } from './predictor.js';
 
@@ -118,12 +118,13 @@ export class CrevNet {
 
   /**
    * Test-time rollout (architecture.md §7) with eval-mode normalisation: context [K,B,H,W,C]
-   * (K ≥ 3 known frames) → predicted frames [horizon,B,H,W,C] (unclamped). Beyond the training
+   * (K ≥ 3 known frames) → predicted frames [horizon,B,H,W,C], clamped to [0, 1] unless
+   * `opts.raw` (the fed-back frames are raw either way, as in training). Beyond the training
    * length the loop keeps feeding its own predictions back.
    */
-  predict(context: tf.Tensor5D, horizon: number): tf.Tensor5D {
+  predict(context: tf.Tensor5D, horizon: number, opts: RolloutOptions = {}): tf.Tensor5D {
     this.assertLive();
-    return rollout(this.params(), context, horizon);
+    return rollout(this.params(), context, horizon, opts);
   }
 
   dispose(): void {

@@ -39,6 +39,8 @@ export interface PredictRequest {
   data: Float32Array;
   shape: [number, number, number, number, number];
   horizon: number;
+  /** return the decoder's unclamped frames (CrevNet.predict's `raw`) */
+  raw: boolean;
 }
 
 export type WorkerRequest = StepRequest | PredictRequest;
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
     const x = tf.tensor5d(req.data, req.shape);
     let y: tf.Tensor5D;
     try {
-      y = model.predict(x, req.horizon);
+      y = model.predict(x, req.horizon, { raw: req.raw });
     } finally {
       x.dispose();
     }

@@ -291,9 +291,9 @@ export class DataParallel {
   /**
    * The model's test rollout (CrevNet.predict, eval-mode normalisation) of a time-major context `data`
    * ([K, B, H, W, C] float32), sharded like `gradients` (the workers get the current weights): returns
-   * the predicted frames, time-major [horizon, B, H, W, C] in batch order.
+   * the predicted frames, time-major [horizon, B, H, W, C] in batch order (clamped to [0, 1] unless `raw`).
    */
-  async predict(data: Float32Array, shape: [number, number, number, number, number], horizon: number): Promise<Float32Array> {
+  async predict(data: Float32Array, shape: [number, number, number, number, number], horizon: number, raw = false): Promise<Float32Array> {
     if (this.closed) throw new InternalError('DataParallel: closed');
     const [frames, batch, h, w, c] = shape;
     if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new InternalError(`DataParallel: data has ${data.length} values for shape [${shape}]`);
@@ -305,14 +305,14 @@ export class DataParallel {
       const weights = this.model.namedWeights().map((nw) => nw.variable.dataSync() as Float32Array);
       for (let s = 1; s < sizes.length; s++) {
         const shard = sliceSamples(data, frames, batch, starts[s]!, sizes[s]!);
-        const req: PredictRequest = { type: 'predict', id: this.nextId++, weights, data: shard, shape: [frames, sizes[s]!, h, w, c], horizon };
+        const req: PredictRequest = { type: 'predict', id: this.nextId++, weights, data: shard, shape: [frames, sizes[s]!, h, w, c], horizon, raw };
         const r = this.workers[s - 1]!.request(req, [shard.buffer as ArrayBuffer], 'prediction');
         r.catch(() => {}); // observed below
         replies.push(r);
       }
     }
     const own = sizes.length > 1 ? sliceSamples(data, frames, batch, 0, sizes[0]!) : data;
-    const mine = tf.tidy(() => this.model.predict(tf.tensor5d(own, [frames, sizes[0]!, h, w, c]), horizon));
+    const mine = tf.tidy(() => this.model.predict(tf.tensor5d(own, [frames, sizes[0]!, h, w, c]), horizon, { raw }));
     let ownOut: Float32Array;
     try {
       ownOut = (await mine.data()) as Float32Array;
