@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bundle a trained checkpoint and regenerate its published results.
 #   scripts/bundle-model.sh [--checkpoint DIR] RUN_DIR [EVAL_COUNT] [FULL_COUNT]
-# Copies RUN_DIR/best (or the checkpoint DIR, e.g. RUN_DIR/last or a kept copy, re-saved without its
-# optimizer state) to outputs/pretrained/mmnist-CONFIG/ (CONFIG = the
+# Copies RUN_DIR/best (or the checkpoint DIR, e.g. RUN_DIR/last or a kept copy), re-saved without its
+# optimizer state, to outputs/pretrained/mmnist-CONFIG/ (CONFIG = the
 # checkpoint's config name, e.g. mmnist-small; which one is the default is DEFAULT_MODEL_NAME in
 # src/eval/pretrained.ts), evaluates it on
 # EVAL_COUNT (default 10000) sequences generated from MNIST test digits with seed 0, and writes
@@ -24,17 +24,14 @@ name=mmnist-$(node -e "console.log(JSON.parse(require('fs').readFileSync('$src/c
 dest=outputs/pretrained/$name
 tmp=$(mktemp -d outputs/pretrained/.bundle-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-if [ -n "$checkpoint" ]; then
-  # Load (verifying the manifest) and save the model and state only: a bundle carries no optimizer state.
-  CK_SRC="$src" CK_OUT="$tmp/model" node --input-type=module -e "
-    const m = await import('$PWD/dist/index.js');
-    await m.initBackend('wasm');
-    const c = await m.loadCheckpoint(process.env.CK_SRC);
-    await m.saveCheckpoint(process.env.CK_OUT, { model: c.model, state: c.state });"
-  mv "$tmp/model"/* "$tmp"/ && rmdir "$tmp/model"
-else
-  cp "$src"/* "$tmp"/
-fi
+# Load (verifying the manifest) and save the model and state only: a bundle carries no optimizer state
+# (a best/ written by hand from a kept copy may have it).
+CK_SRC="$src" CK_OUT="$tmp/model" node --input-type=module -e "
+  const m = await import('$PWD/dist/index.js');
+  await m.initBackend('wasm');
+  const c = await m.loadCheckpoint(process.env.CK_SRC);
+  await m.saveCheckpoint(process.env.CK_OUT, { model: c.model, state: c.state });"
+mv "$tmp/model"/* "$tmp"/ && rmdir "$tmp/model"
 [ -f "$run/loss_curve.png" ] && cp "$run/loss_curve.png" "$tmp/"
 [ -f "$run/loss_curve.svg" ] && cp "$run/loss_curve.svg" "$tmp/"
 cp "$run/command.txt" "$tmp/train-commands.txt"

@@ -35,7 +35,7 @@ export function modelForecaster(model: Predictor, raw = false): Forecaster {
     const ctx = tf.tensor5d(b.sequences.slice(0, b.context * b.batch * hw), [b.context, b.batch, b.height, b.width, 1]);
     let y: tf.Tensor5D;
     try {
-      y = raw ? model.predict(ctx, b.horizon, { raw }) : model.predict(ctx, b.horizon);
+      y = model.predict(ctx, b.horizon, { raw });
     } finally {
       ctx.dispose();
     }
