@@ -1,44 +1,74 @@
-/** Public library API (each module appends its exports). */
-export * from './data/idx.js';
-export * from './data/rng.js';
-export * from './data/moving-mnist.js';
-export * from './data/npy.js';
-export * from './eval/metrics.js';
-export * from './video/ffmpeg.js';
-export * from './video/frames.js';
-export * from './predict/predict.js';
-export * from './predict/batch.js';
-export * from './train/schedule.js';
-export * from './train/trainer.js';
-export * from './train/progress.js';
-export { readMetrics, writeRunReport, lossCurveSvg, type MetricsLog, type ValidationBaselines } from './train/report.js';
-export * from './eval/sources.js';
-export * from './eval/forecast.js';
-export * from './eval/evaluate.js';
-export * from './eval/paired.js';
-export * from './eval/report.js';
-export * from './eval/pretrained.js';
-export * from './report/plot.js';
-export * from './report/image.js';
-export * from './report/render.js';
-export * from './report/csv.js';
-export { writeFileAtomic, writeJsonAtomic, toJson } from './report/files.js';
-export { runBench, trainStep, withEncoderBlocks, type BenchOptions, type BenchResult, type MemoryTable } from './bench/harness.js';
-export { profileTrainStep, formatProfile, type StepProfile, type KernelStat } from './bench/profile.js';
-export { runPeer, peerArgs, type PeerResult, type PeerOptions } from './bench/peer.js';
-export { runMicro, formatMicro, type MicroResult } from './bench/micro.js';
-export * from './model/config.js';
-export * from './model/crevnet.js';
-export type { RolloutOptions } from './model/crevnet-predict.js';
-export * from './model/checkpoint.js';
-export { conv3d, conv3dPacked, packedConv, setConv3dVariant, getConv3dVariant, CONV3D_VARIANTS, type Conv3dVariant, type PackedConv } from './model/conv3d.js';
-export { psi, psiInverse, psiPacked, psiPackedInverse } from './model/psi.js';
-export { pack, unpack } from './model/packed.js';
-export { couplingForward, couplingInverse, revnetForward, revnetInverse, type Residual } from './model/coupling.js';
-export { planBlocks, blockParamCount, type BlockSpec } from './model/block.js';
-export { RunningStatsCollector, type NormMode, type NormKind } from './model/norm.js';
-export { initBackend, backendInfo, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from './runtime/backend.js';
+/**
+ * The library API: what a program using crevnet needs, by task. Everything else (conv
+ * implementations, prepared filters, couplings, the worker pool's protocol, runtime kernels,
+ * benchmarks, report rendering) is internal and may change; the CLI imports those modules directly.
+ */
+
+// Backend and errors: call initBackend once before anything that runs the model.
+export { initBackend, backendInfo, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendAttempt } from './runtime/backend.js';
 export { CrevnetError, UserError, InternalError } from './runtime/errors.js';
-export { ffmpegBinary, ffprobeBinary } from './runtime/ffmpeg-paths.js';
-export { DataParallel, resolveWorkers, shardSizes, type WorkersSetting, type ParallelGradients } from './train/parallel.js';
-export { deferWeightGrads, WeightGradSink } from './model/conv3d.js';
+
+// Configs.
+export {
+  loadConfig,
+  parseConfig,
+  configToJson,
+  BUILTIN_CONFIGS,
+  type BuiltinConfigName,
+  type ModelConfig,
+  type TrainConfig,
+  type ScheduleConfig,
+  type ConfigFile,
+} from './model/config.js';
+
+// The model, its checkpoints and the bundled models.
+export { CrevNet, paramCountsFor, type LossMode, type LossOptions, type NamedWeight, type ParamCounts } from './model/crevnet.js';
+export type { RolloutOptions } from './model/crevnet-predict.js';
+export { loadCheckpoint, saveCheckpoint, isCheckpoint, type CheckpointContents, type LoadedCheckpoint, type NamedTensor } from './model/checkpoint.js';
+export { DEFAULT_MODEL_NAME, bundledModelNames, bundledModelsDir, defaultModelDir, resolveModelDir, type ResolvedModel } from './model/pretrained.js';
+
+// Predict frames or videos.
+export {
+  predictVideo,
+  loadClip,
+  inferClip,
+  writePrediction,
+  DEFAULT_CONTEXT,
+  DEFAULT_HORIZON,
+  type Clip,
+  type ClipPrediction,
+  type PerFrameScores,
+  type PredictOptions,
+  type PredictResult,
+} from './predict/predict.js';
+export { expandInputs, planOutputs, predictBatch, isFailure, type BatchFailure, type BatchOptions, type BatchResult, type OutputPlan } from './predict/batch.js';
+
+// Train.
+export {
+  train,
+  NonFiniteLossError,
+  type TrainOptions,
+  type TrainOverrides,
+  type TrainHooks,
+  type TrainResult,
+  type StepRecord,
+  type ValidationRecord,
+} from './train/trainer.js';
+export type { TrainProgress, ProgressStep } from './train/progress.js';
+export type { WorkersSetting } from './run/parallel.js';
+
+// Evaluate and score.
+export { evaluate, type EvalOptions, type EvalResult, type EvalPredictor } from './eval/evaluate.js';
+export { formatEvalTable, type EvalReport } from './eval/report.js';
+export { NpySequenceSource, GeneratedSequenceSource, ArraySequenceSource, type SequenceSource } from './eval/sources.js';
+export { mse, mae, psnr, ssim, ssimMulti, frameScores, MetricsAccumulator, SSIM_WINDOW, type FrameScores, type MetricsReport } from './eval/metrics.js';
+
+// Datasets: Moving MNIST, MNIST idx files, .npy files, pixels.
+export { generateSequences, MovingMnistStream, MOVING_MNIST_DEFAULTS, type MovingMnistOptions } from './data/moving-mnist.js';
+export { loadMnistDigits, readIdxImages, parseIdxImages, type DigitSet, type MnistSplit } from './data/idx.js';
+export { readNpy, writeNpy, NpyFile, NpyWriter, readTimeMajorBatch, writeTimeMajorBatch, type NpyArray, type NpyDtype } from './data/npy.js';
+export { Rng, type RngState } from './data/rng.js';
+export { uint8ToFloat, floatToUint8 } from './data/pixels.js';
+
+// Video files (8-bit gray frames).
+export { probeVideo, decodeGray, encodeFrames, VIDEO_FORMATS, FIT_MODES, type VideoProbe, type DecodeOptions, type EncodeOptions, type FitMode, type VideoFormat } from './video/ffmpeg.js';

@@ -13,7 +13,7 @@ import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { loadConfig } from '../src/model/config.js';
 import { evaluate } from '../src/eval/evaluate.js';
-import { DEFAULT_MODEL_NAME, bundledModelNames, bundledModelsDir, defaultModelDir, resolveModelDir } from '../src/eval/pretrained.js';
+import { DEFAULT_MODEL_NAME, bundledModelNames, bundledModelsDir, defaultModelDir, resolveModelDir } from '../src/model/pretrained.js';
 import { writeNpy } from '../src/data/npy.js';
 import { UserError } from '../src/runtime/errors.js';
 import { runCli, tempDir } from './train-helpers.js';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from './cli-helpers.js';
-import { DEFAULT_MODEL_NAME, bundledModelNames } from '../src/eval/pretrained.js';
+import { DEFAULT_MODEL_NAME, bundledModelNames } from '../src/model/pretrained.js';
 
 test('info --json names the backend, the ffmpeg binaries and the bundled models', async () => {
   const r = await runCli(['--backend', 'wasm', 'info', '--json']);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
+import { maxErr } from './numeric-helpers.js';
 import { UserError } from '../src/runtime/errors.js';
 import { loadConfig } from '../src/model/config.js';
 import { CrevNet } from '../src/model/crevnet.js';
@@ -10,9 +11,6 @@ import { blockForward, blockInverse, planBlocks, prepareBlock, type BlockParams,
 import { splitInput } from '../src/model/autoencoder.js';
 import type { NormMode } from '../src/model/norm.js';
 
-function maxErr(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
-}
 
 /** Internals for block-level tests. */
 function internals(m: CrevNet): { params: BlockParams[]; running: (BlockRunning | undefined)[] } {

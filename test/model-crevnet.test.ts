@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
+import { maxErr } from './numeric-helpers.js';
 import { loadConfig, type ModelConfig } from '../src/model/config.js';
 import { CrevNet, paramCountsFor } from '../src/model/crevnet.js';
 import { sumSquaredPlusAbsError } from '../src/model/ops.js';
@@ -14,9 +15,6 @@ import { horizonWeight, scoredAsClipped } from '../src/model/crevnet-loss.js';
 import { ssim } from '../src/eval/ssim.js';
 import { layerParamCount, predictorStep, prepareLayer, zeroState, type LayerParams, type PredictorState } from '../src/model/predictor.js';
 
-function maxErr(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
-}
 function sequence(cfg: ModelConfig, t: number, b: number, seed: number): tf.Tensor5D {
   const [h, w, c] = cfg.imageSize;
   return tf.randomUniform([t, b, h, w, c], 0, 1, 'float32', seed) as tf.Tensor5D;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
+import { maxErr } from './numeric-helpers.js';
 import { BN_EPS, normRelu, RunningStatsCollector, widenFactor, type NormParams, type RunningStats } from '../src/model/norm.js';
 
 const C = 3;
@@ -23,9 +24,6 @@ function reference(x: tf.Tensor, p: NormParams, groups: number): tf.Tensor {
   return tf.relu(xr.sub(mean).div(variance.add(BN_EPS).sqrt()).mul(p.gamma).add(p.beta)).reshape(x.shape);
 }
 
-function maxErr(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
-}
 
 for (const backend of ['cpu', 'wasm'] as const) {
   test(`train mode: per-group batch statistics, biased variance; gradients equal autodiff (${backend})`, async () => {

@@ -3,15 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
+import { maxErr } from './numeric-helpers.js';
 import { loadConfig } from '../src/model/config.js';
 import { CrevNet } from '../src/model/crevnet.js';
-import { conv3d } from '../src/model/conv3d.js';
+import { conv3d } from '../src/bench/conv3d-variants.js';
 import { pack, unpack } from '../src/model/packed.js';
 import { attend, lstmUpdate, outputGate, predictorStep, prepareLayer, zeroState, type LayerParams, type PredictorState } from '../src/model/predictor.js';
 
-function maxErr(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
-}
 function layersOf(m: CrevNet): LayerParams[] {
   return (m as unknown as { predParams: LayerParams[] }).predParams;
 }

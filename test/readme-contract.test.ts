@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
-import { DEFAULT_MODEL_NAME, bundledModelNames, bundledModelsDir, defaultModelDir } from '../src/eval/pretrained.js';
+import { DEFAULT_MODEL_NAME, bundledModelNames, bundledModelsDir, defaultModelDir } from '../src/model/pretrained.js';
 import { ffprobeVideo, skipNoFfmpeg, tempDir } from './video-helpers.js';
 import { runCli } from './cli-helpers.js';
 

@@ -1,5 +1,5 @@
 /**
- * Data-parallel training over worker_threads (src/train/parallel.ts): shard arithmetic, gradients equal
+ * Data-parallel training over worker_threads (src/run/parallel.ts): shard arithmetic, gradients equal
  * to a single-thread step where they must be (identical shards bit for bit; GroupNorm to 1e-5), no
  * tensor leaks, errors and dead workers reported instead of hanging, a 2-thread training run that
  * resumes bit for bit, and the sharded test rollout (predict) equal to the single-thread one.
@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadConfig, parseConfig, type ModelConfig } from '../src/model/config.js';
 import { CrevNet } from '../src/model/crevnet.js';
-import { DataParallel, placeSamples, resolveWorkers, shardSizes, sliceSamples } from '../src/train/parallel.js';
+import { DataParallel, placeSamples, resolveWorkers, shardSizes, sliceSamples } from '../src/run/parallel.js';
 import { train } from '../src/train/trainer.js';
 import { readJsonl, runCli, tempDir, tinyConfig } from './train-helpers.js';
 

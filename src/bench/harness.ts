@@ -2,7 +2,7 @@
  * The benchmark harness behind `crevnet bench` (issue 6): after a warm-up, the median of several
  * repeats of
  *  - trainStepSeconds: one Adam step of model.loss (teacher forcing) on T-frame sequences at batch 4,
- *    data parallel over `workers` threads (train.workers of the config unless given; src/train/parallel.ts);
+ *    data parallel over `workers` threads (train.workers of the config unless given; src/run/parallel.ts);
  *  - inferSeqPerSecond: 10→10 model.predict at batch 16;
  *  - roundTripMaxError: max |D(E(x)) − x| on random clips (train-mode and eval-mode BN);
  *  - memory: peak bytes (tf.profile) of one training step, plain autodiff and reversible backprop,
@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CrevNet } from '../model/crevnet.js';
 import { loadConfig, type ModelConfig } from '../model/config.js';
 import { median } from './timing.js';
-import { DataParallel, resolveWorkers, type WorkersSetting } from '../train/parallel.js';
+import { DataParallel, resolveWorkers, type WorkersSetting } from '../run/parallel.js';
 
 export interface BenchOptions {
   /** config name or path (default 'small') */

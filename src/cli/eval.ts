@@ -5,7 +5,7 @@ import { action, parseIntOption, parsePositiveInt, parseWorkers, startBackend } 
 import { evaluate } from '../eval/evaluate.js';
 import { formatEvalTable } from '../eval/report.js';
 import { toJson } from '../report/files.js';
-import { DEFAULT_MODEL_NAME } from '../eval/pretrained.js';
+import { DEFAULT_MODEL_NAME } from '../model/pretrained.js';
 import { DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED } from '../eval/sources.js';
 
 interface EvalCliOptions {

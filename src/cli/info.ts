@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { action, printJson, startBackend } from './common.js';
 import { binaryVersion, ffmpegBinary, ffprobeBinary } from '../runtime/ffmpeg-paths.js';
 import { errorMessage } from '../runtime/errors.js';
-import { DEFAULT_MODEL_NAME, bundledModelNames } from '../eval/pretrained.js';
+import { DEFAULT_MODEL_NAME, bundledModelNames } from '../model/pretrained.js';
 
 const require = createRequire(import.meta.url);
 

@@ -20,6 +20,7 @@ import { Option } from 'commander';
 import { action, parseIntOption, printJson } from './common.js';
 import { UserError } from '../runtime/errors.js';
 import { formatShape, NpyFile, readTimeMajorBatch, shapeSize } from '../data/npy.js';
+import { uint8ToFloat } from '../data/pixels.js';
 import { MetricsAccumulator, SSIM_WINDOW, type MetricsReport } from '../eval/metrics.js';
 
 export const LAYOUTS = ['ntchw', 'nthw', 'tnhw'] as const;
@@ -74,27 +75,25 @@ export function describeSequences(file: NpyFile, explicit: Layout | undefined): 
 
 /**
  * Sequences [i0, i0+b), time steps [t0, t0+frames) as float32 time-major [frames, b, H, W]
- * (uint8 scaled by 1/255).
+ * (uint8 → b / 255, data/pixels.ts).
  */
 export async function readSequenceBatch(sf: SequenceFile, i0: number, b: number, t0: number, frames: number): Promise<Float32Array> {
   const hw = sf.h * sf.w;
-  const out = new Float32Array(frames * b * hw);
-  const scale = sf.file.dtype === 'uint8' ? 1 / 255 : 1;
   if (sf.layout === 'tnhw') {
     const raw = await readTimeMajorBatch(sf.file, i0, b, { t0, frames });
-    if (raw instanceof Float32Array) return raw;
-    for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * scale;
-    return out;
+    return raw instanceof Float32Array ? raw : uint8ToFloat(raw);
   }
   // sequence-major (N, T[, 1], H, W): one contiguous read, then transpose to time-major
+  const out = new Float32Array(frames * b * hw);
   const seqElems = sf.t * hw;
   const raw = await sf.file.readElements(i0 * seqElems, b * seqElems);
   for (let s = 0; s < b; s++) {
     for (let t = 0; t < frames; t++) {
       const src = s * seqElems + (t0 + t) * hw;
       const dst = (t * b + s) * hw;
-      if (scale === 1) out.set(raw.subarray(src, src + hw), dst);
-      else for (let k = 0; k < hw; k++) out[dst + k] = raw[src + k]! * scale;
+      const frame = raw.subarray(src, src + hw);
+      if (frame instanceof Float32Array) out.set(frame, dst);
+      else uint8ToFloat(frame, out, dst);
     }
   }
   return out;

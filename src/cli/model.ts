@@ -10,7 +10,7 @@ import { loadConfig, type ModelConfig } from '../model/config.js';
 import { CrevNet, latentShapeFor, macsFor } from '../model/crevnet.js';
 import { blockParamCount, planBlocks } from '../model/block.js';
 import { layerParamCount } from '../model/predictor.js';
-import { benchConv3d, convShapes } from '../model/conv3d-bench.js';
+import { benchConv3d, convShapes } from '../bench/conv3d-bench.js';
 
 interface ModelOptions {
   config: string;

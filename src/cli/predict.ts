@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { CrevNet } from '../model/crevnet.js';
 import { batchExitCode, expandInputs, isFailure, planOutputs, predictBatch, summaryTable } from '../predict/batch.js';
-import { DEFAULT_MODEL_NAME, resolveModelDir } from '../eval/pretrained.js';
+import { DEFAULT_MODEL_NAME, resolveModelDir } from '../model/pretrained.js';
 import { DEFAULT_CONTEXT, DEFAULT_FIT, DEFAULT_HORIZON } from '../predict/predict.js';
 import { CrevnetError, errorMessage, UserError } from '../runtime/errors.js';
 import { FIT_MODES, VIDEO_FORMATS, type FitMode, type VideoFormat } from '../video/ffmpeg.js';
@@ -38,7 +38,7 @@ function parseStart(value: string): number | 'end' {
 }
 
 /** Resolve --model (a checkpoint or run directory, a bundled model's name, or "default") and load it; UserError when it
- *  cannot be read. Same resolution as `crevnet eval` (src/eval/pretrained.ts). */
+ *  cannot be read. Same resolution as `crevnet eval` (src/model/pretrained.ts). */
 export async function loadPredictModel(spec: string | undefined): Promise<{ model: CrevNet; dir: string; label: string }> {
   const { dir, label } = resolveModelDir(spec);
   try {

@@ -3,17 +3,17 @@
  * mnist_test_seq.npy, any .npy in its layout, or sequences generated from MNIST test digits), scored
  * with the OpenSTL metrics beside two trivial baselines (copy the last context frame; black frames),
  * in batches, with optional report files. The model's rollout runs on `workers` threads
- * (DataParallel, src/train/parallel.ts): each batch is split over the main thread and worker threads.
+ * (DataParallel, src/run/parallel.ts): each batch is split over the main thread and worker threads.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { CrevNet } from '../model/crevnet.js';
-import { DataParallel, resolveWorkers, type WorkersSetting } from '../train/parallel.js';
+import { DataParallel, resolveWorkers, type WorkersSetting } from '../run/parallel.js';
 import { GeneratedSequenceSource, NpySequenceSource, DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED, type SequenceSource } from './sources.js';
 import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type Forecaster, type Predictor } from './forecast.js';
 import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalReport, type WrittenEvalFiles } from './report.js';
-import { resolveModelDir } from './pretrained.js';
+import { resolveModelDir } from '../model/pretrained.js';
 import { comparePaired, compareWithBaselines } from './paired.js';
 
 /** Length of a generated evaluation sequence (the protocol's 20 frames). */

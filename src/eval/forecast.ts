@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { MetricsAccumulator, type MetricsReport } from './metrics.js';
 import type { SequenceSource } from './sources.js';
-import { toUint8Frame, type StripSequence } from '../report/image.js';
+import type { StripSequence } from '../report/image.js';
+import { floatToUint8 } from '../data/pixels.js';
 
 export interface ForecastBatch {
   /** float32 time-major [context + horizon, batch, H, W] in [0, 1] */
@@ -51,7 +52,7 @@ export function modelForecaster(model: Predictor, raw = false): Forecaster {
   };
 }
 
-/** A rollout on raw arrays, e.g. DataParallel (src/train/parallel.ts) over worker threads. */
+/** A rollout on raw arrays, e.g. DataParallel (src/run/parallel.ts) over worker threads. */
 export interface ArrayPredictor {
   /** time-major context [K, B, H, W, C] → predicted frames, time-major [horizon, B, H, W, C] */
   predict(context: Float32Array, shape: [number, number, number, number, number], horizon: number, raw?: boolean): Promise<Float32Array>;
@@ -151,7 +152,7 @@ export async function runForecasters(
       timing.metrics += performance.now() - t;
       if (k === stripOf) {
         for (let b = 0; b < n && strips.length < stripCount; b++) {
-          const frame = (a: Float32Array, tt: number, count: number) => toUint8Frame(a.subarray((tt * count + b) * hw, (tt * count + b + 1) * hw));
+          const frame = (a: Float32Array, tt: number, count: number) => floatToUint8(a.subarray((tt * count + b) * hw, (tt * count + b + 1) * hw));
           strips.push({
             label: `#${done + b}`,
             context: Array.from({ length: o.context }, (_, tt) => frame(seq, tt, n)),

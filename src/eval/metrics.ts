@@ -31,8 +31,10 @@ export interface MetricsReport {
   perFrame: { mse: number[]; mae: number[]; ssim: number[]; ssimStrict: number[]; psnr: number[] };
 }
 
-import { K1, K2, SSIM_WINDOW, checkFrame, pairOut, ssimCore } from './ssim.js';
-export { SSIM_WINDOW, ssim, ssimMulti } from './ssim.js';
+import { K1, K2, SSIM_WINDOW } from '../model/ssim-constants.js';
+import { checkFrame, pairOut, ssimCore } from './ssim.js';
+export { SSIM_WINDOW };
+export { ssim, ssimMulti } from './ssim.js';
 
 /** Σ (p − g)² over one frame of `n` pixels (no clipping). */
 export function mse(pred: ArrayLike<number>, truth: ArrayLike<number>, n = Math.min(pred.length, truth.length)): number {

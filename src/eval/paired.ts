@@ -5,7 +5,6 @@
  * hundreds or thousands here). A frame is "better" or "worse" only when the interval excludes 0.
  */
 import type { MetricsAccumulator } from './metrics.js';
-import type { EvalComparison } from './report.js';
 
 export type Verdict = 'better' | 'tied' | 'worse';
 
@@ -81,6 +80,15 @@ export function comparePaired(model: MetricsAccumulator, other: MetricsAccumulat
     mse: pairedComparison(model.sequenceScores('mse'), other.sequenceScores('mse'), false),
     ssim: pairedComparison(model.sequenceScores('ssim'), other.sequenceScores('ssim'), true),
   };
+}
+
+/** The model against both baselines, per frame, in MSE and SSIM (the comparison section of an eval report). */
+export interface EvalComparison {
+  method: string;
+  copyLast: PairedMetrics;
+  zeros: PairedMetrics;
+  /** per frame, against both baselines: better than each, worse than either, or tied */
+  bothBaselines: { mse: Verdict[]; ssim: Verdict[] };
 }
 
 /** Per frame, in MSE and SSIM: is the model's gap to each baseline more than noise? */

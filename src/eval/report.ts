@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { MetricsReport } from './metrics.js';
-import { countVerdicts, type FrameComparison, type PairedMetrics, type Verdict } from './paired.js';
+import { countVerdicts, type EvalComparison, type FrameComparison, type PairedMetrics, type Verdict } from './paired.js';
 import { toCsv } from '../report/csv.js';
 import { writeFileAtomic, writeJsonAtomic } from '../report/files.js';
 import { lineChartSvg, type Series } from '../report/plot.js';
@@ -46,14 +46,6 @@ export interface EvalReport {
   workers?: number;
   timing?: Record<string, number>;
   conventions: string;
-}
-
-export interface EvalComparison {
-  method: string;
-  copyLast: PairedMetrics;
-  zeros: PairedMetrics;
-  /** per frame, against both baselines: better than each, worse than either, or tied */
-  bothBaselines: { mse: Verdict[]; ssim: Verdict[] };
 }
 
 export interface VersusReport extends MetricsSummary {

@@ -12,6 +12,7 @@ import { NpyFile, readTimeMajorBatch, formatShape } from '../data/npy.js';
 import { loadMnistDigits, type DigitSet } from '../data/idx.js';
 import { MovingMnistStream } from '../data/moving-mnist.js';
 import { Rng } from '../data/rng.js';
+import { uint8ToFloat } from '../data/pixels.js';
 
 /** Seed of the default generated test set (`crevnet eval` without --data): 10 000 sequences, seed 0. */
 export const DEFAULT_EVAL_SEED = 0;
@@ -34,11 +35,6 @@ export interface SequenceSource {
    */
   read(i0: number, n: number, frames: number): Promise<Float32Array>;
   close(): Promise<void>;
-}
-
-export function u8ToFloat(u8: Uint8Array, out = new Float32Array(u8.length)): Float32Array {
-  for (let i = 0; i < u8.length; i++) out[i] = u8[i]! / 255;
-  return out;
 }
 
 /** Keep time steps [0, frames) of a time-major [T, n, H, W] array (a view, no copy). */
@@ -97,7 +93,7 @@ export class NpySequenceSource implements SequenceSource {
 
   async read(i0: number, n: number, frames: number): Promise<Float32Array> {
     const raw = await readTimeMajorBatch(this.file, i0, n, { t0: 0, frames });
-    return raw instanceof Uint8Array ? u8ToFloat(raw) : raw;
+    return raw instanceof Uint8Array ? uint8ToFloat(raw) : raw;
   }
 
   close(): Promise<void> {
@@ -137,7 +133,7 @@ export class GeneratedSequenceSource implements SequenceSource {
     if (i0 !== this.next) throw new RangeError(`generated sequences must be read in order (asked for ${i0}, next is ${this.next})`);
     if (i0 + n > this.count) throw new RangeError(`sequences [${i0}, ${i0 + n}) outside [0, ${this.count})`);
     this.next += n;
-    return u8ToFloat(firstFrames(this.stream.nextBatch(n), this.frames, frames));
+    return uint8ToFloat(firstFrames(this.stream.nextBatch(n), this.frames, frames));
   }
 
   async close(): Promise<void> {}
@@ -165,7 +161,7 @@ export class ArraySequenceSource implements SequenceSource {
     const out = new Float32Array(frames * n * hw);
     for (let t = 0; t < frames; t++) {
       const src = this.data.subarray((t * this.count + i0) * hw, (t * this.count + i0 + n) * hw);
-      u8ToFloat(src, out.subarray(t * n * hw, (t + 1) * n * hw));
+      uint8ToFloat(src, out, t * n * hw);
     }
     return out;
   }

@@ -3,10 +3,7 @@
  * uniform window, sample covariance N/(N−1), K1 = 0.01, K2 = 0.03; the mean over all fully-inside
  * windows (what skimage's 3-pixel border crop leaves). float64, running window sums.
  */
-
-export const SSIM_WINDOW = 7;
-export const K1 = 0.01;
-export const K2 = 0.03;
+import { K1, K2, SSIM_WINDOW } from '../model/ssim-constants.js';
 
 /** Both frames hold at least height×width values and the frame is at least minSide on each side. */
 export function checkFrame(a: ArrayLike<number>, b: ArrayLike<number>, height: number, width: number, minSide = 1): void {

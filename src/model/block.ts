@@ -45,7 +45,7 @@ export interface BlockParams {
 }
 
 /** Parameters prepared for the packed layout (one banded filter per conv). */
-export interface BlockKernels {
+export interface PreparedBlock {
   norm0?: NormParams;
   conv1: PackedConv;
   norm1: NormParams;
@@ -54,8 +54,8 @@ export interface BlockKernels {
   conv3: PackedConv;
 }
 
-export function prepareBlock(spec: BlockSpec, p: BlockParams): BlockKernels {
-  const k: BlockKernels = {
+export function prepareBlock(spec: BlockSpec, p: BlockParams): PreparedBlock {
+  const k: PreparedBlock = {
     conv1: packedConv(p.conv1, { stride: spec.stride }),
     norm1: p.norm1,
     conv2: packedConv(p.conv2),
@@ -147,7 +147,7 @@ export function blockMacs(spec: BlockSpec): number {
 }
 
 /** Residual function F_k of a block on packed x2 [N,h,w,3c_in] → [N,h/s,w/s,3c_out]. */
-export function residual(spec: BlockSpec, k: BlockKernels, running: BlockRunning | undefined, x2: tf.Tensor4D, ctx: NormContext): tf.Tensor4D {
+export function residual(spec: BlockSpec, k: PreparedBlock, running: BlockRunning | undefined, x2: tf.Tensor4D, ctx: NormContext): tf.Tensor4D {
   return tf.tidy(() => {
     let u = x2;
     if (!spec.first) u = normRelu(u, k.norm0!, running?.norm0, ctx);
@@ -160,7 +160,7 @@ export function residual(spec: BlockSpec, k: BlockKernels, running: BlockRunning
 /** (x1, x2) → (a, b) = (ψ_s(x2), ψ_s(x1) + F(x2)). */
 export function blockForward(
   spec: BlockSpec,
-  k: BlockKernels,
+  k: PreparedBlock,
   running: BlockRunning | undefined,
   x1: tf.Tensor4D,
   x2: tf.Tensor4D,
@@ -175,7 +175,7 @@ export function blockForward(
 /** (a, b) → (x1, x2) = (ψ_s⁻¹(b − F(x2)), ψ_s⁻¹(a)). */
 export function blockInverse(
   spec: BlockSpec,
-  k: BlockKernels,
+  k: PreparedBlock,
   running: BlockRunning | undefined,
   a: tf.Tensor4D,
   b: tf.Tensor4D,

@@ -6,8 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from './custom-op.js';
-import type { WeightGradSink } from './deferred-weight-grads.js';
 import { sumToChannels } from './ops.js';
+
+/**
+ * Where a use of a conv hands its (input, output gradient) pair instead of computing its own weight
+ * gradient; deferred-weight-grads.ts implements it and computes the gradient once over all uses.
+ */
+export interface WeightGradSink {
+  readonly filterShape: [number, number, number, number];
+  readonly stride: 1 | 2;
+  add(x: tf.Tensor4D, dy: tf.Tensor4D): void;
+}
 
 export type Pad = 'same' | [[number, number], [number, number], [number, number], [number, number]];
 const PAD1: Pad = [[0, 0], [1, 1], [1, 1], [0, 0]];

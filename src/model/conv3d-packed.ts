@@ -6,8 +6,7 @@
  * without any layout transposes).
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2dFast, flipTranspose2d } from './conv2d-fast.js';
-import type { WeightGradSink } from './deferred-weight-grads.js';
+import { conv2dFast, flipTranspose2d, type WeightGradSink } from './conv2d-fast.js';
 import { transposeMerged } from './packed.js';
 
 /** A conv ready for the packed layout: block-banded (3×3×3) or block-diagonal (1×1×1) filter. */

@@ -10,11 +10,11 @@ import { UserError } from '../runtime/errors.js';
 import { checkSequence, clipBatch, nextInput } from './clips.js';
 import { customOp } from './custom-op.js';
 import { deferWeightGrads } from './deferred-weight-grads.js';
-import { modelKernels, normContext, runDecode, runEncode, type ModelParams } from './crevnet-kernels.js';
+import { prepareModel, normContext, runDecode, runEncode, type ModelParams } from './crevnet-prepared.js';
 import { RunningStatsCollector } from './norm.js';
 import { concatRows, sumSquaredError, sumSquaredPlusAbsError } from './ops.js';
 import { sumSsimLoss } from './ssim-loss.js';
-import { predictorStep, zeroState, type LayerKernels, type PredictorState } from './predictor.js';
+import { predictorStep, zeroState, type PreparedLayer, type PredictorState } from './predictor.js';
 
 export type LossMode = 'teacher' | 'rollout';
 
@@ -82,7 +82,7 @@ export const scoredAsClipped = customOp<tf.Tensor>(([y, target], save) => {
   };
 });
 
-function deferLayerGrads(l: LayerKernels): LayerKernels {
+function deferLayerGrads(l: PreparedLayer): PreparedLayer {
   return { g1: deferWeightGrads(l.g1), g2: deferWeightGrads(l.g2), o: deferWeightGrads(l.o), w11: deferWeightGrads(l.w11), att: deferWeightGrads(l.att) };
 }
 
@@ -125,7 +125,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
   const collector = config.norm === 'batch' && !frozen ? new RunningStatsCollector() : undefined;
   try {
     return tf.tidy(() => {
-      const kern = modelKernels(p);
+      const kern = prepareModel(p);
       // Every step uses the same predictor weights: one weight-gradient kernel per weight and
       // backward pass (over all steps' (x, dy) concatenated) instead of one per step.
       // (The encoder's weights are used by 2 batched calls only, E and D; deferring them measured no gain.)

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';
 import { decode, encode } from './autoencoder.js';
 import { checkSequence, clipBatch, nextInput, sliceRows } from './clips.js';
-import { disposeKernels, modelKernels, normContext, type ModelKernels, type ModelParams } from './crevnet-kernels.js';
+import { disposePrepared, prepareModel, normContext, type PreparedModel, type ModelParams } from './crevnet-prepared.js';
 import { disposeState, predictorStep, zeroState, type PredictorState } from './predictor.js';
 
 export interface RolloutOptions {
@@ -31,7 +31,7 @@ export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, o
   if (!Number.isInteger(horizon) || horizon < 1) throw new UserError(`predict: horizon must be a positive integer, got ${horizon}`);
   const [h, w, c] = config.imageSize;
   const nKnown = k - 2;
-  const kern = tf.tidy(() => modelKernels(p) as unknown as tf.TensorContainer) as unknown as ModelKernels;
+  const kern = tf.tidy(() => prepareModel(p) as unknown as tf.TensorContainer) as unknown as PreparedModel;
   let known: [tf.Tensor4D, tf.Tensor4D] | undefined;
   let state: PredictorState | undefined;
   let xIn: tf.Tensor5D | undefined;
@@ -69,6 +69,6 @@ export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, o
     if (known) tf.dispose(known);
     disposeState(state);
     xIn?.dispose();
-    disposeKernels(kern);
+    disposePrepared(kern);
   }
 }

@@ -3,7 +3,7 @@
  *
  * Sequences are time-major [T,B,H,W,C]; a clip X_j = frames j..j+2 is a slice of axis 0 (clips.ts).
  * Inside, clips and latents use the packed layout (packed.ts: [N,h,w,3c]). Raw parameters are turned
- * into packed conv filters once per loss/predict call (crevnet-kernels.ts).
+ * into packed conv filters once per loss/predict call (crevnet-prepared.ts).
  * The parts: crevnet-params.ts (names, shapes, init, counts), crevnet-loss.ts (teacher forcing and
  * rollout training loss), crevnet-predict.ts (test-time rollout).
  */
@@ -14,7 +14,7 @@ import { planBlocks, type BlockParams, type BlockRunning, type BlockSpec } from 
 import { validateConfig, type ModelConfig } from './config.js';
 import { checkClip } from './clips.js';
 import { countParams, createWeights, defaultInit, initFromTensors, latentShapeFor, type NamedWeight, type ParamCounts, type WeightInit } from './crevnet-params.js';
-import { autoencoderKernels, normContext, type ModelParams } from './crevnet-kernels.js';
+import { prepareAutoencoder, normContext, type ModelParams } from './crevnet-prepared.js';
 import { sequenceLoss, type LossOptions } from './crevnet-loss.js';
 import { rollout, type RolloutOptions } from './crevnet-predict.js';
 import type { NormMode } from './norm.js';
@@ -98,13 +98,13 @@ export class CrevNet {
   encode(clip: tf.Tensor5D, mode: NormMode = 'eval', groups = 1): [tf.Tensor4D, tf.Tensor4D] {
     this.assertLive();
     checkClip(this.config, clip);
-    return tf.tidy(() => encode(autoencoderKernels(this.params()), clip, normContext(this.config, mode, groups)));
+    return tf.tidy(() => encode(prepareAutoencoder(this.params()), clip, normContext(this.config, mode, groups)));
   }
 
   /** D = E⁻¹: packed latent halves → time-major clips [3,N,H,W,C]. */
   decode(z1: tf.Tensor4D, z2: tf.Tensor4D, mode: NormMode = 'eval', groups = 1): tf.Tensor5D {
     this.assertLive();
-    return tf.tidy(() => decode(autoencoderKernels(this.params()), z1, z2, normContext(this.config, mode, groups)));
+    return tf.tidy(() => decode(prepareAutoencoder(this.params()), z1, z2, normContext(this.config, mode, groups)));
   }
 
   /**

@@ -4,7 +4,7 @@
  * axis instead of one per use (the sum over uses is the same).
  */
 import * as tf from '@tensorflow/tfjs';
-import { backpropFilter, fastPad } from './conv2d-fast.js';
+import { backpropFilter, fastPad, type WeightGradSink } from './conv2d-fast.js';
 import type { PackedConv } from './conv3d-packed.js';
 import { customOp } from './custom-op.js';
 
@@ -15,7 +15,7 @@ import { customOp } from './custom-op.js';
  * Created by `deferWeightGrads`; the tensors it holds belong to the backward pass (saved inputs,
  * accumulated gradients) and are only referenced until the gradient is computed.
  */
-export class WeightGradSink {
+export class WeightGradCollector implements WeightGradSink {
   private xs: tf.Tensor4D[] = [];
   private dys: tf.Tensor4D[] = [];
 
@@ -67,7 +67,7 @@ export class WeightGradSink {
  * precedes all uses on the tape, so its gradient runs after every use has recorded (x, dy).
  */
 export function deferWeightGrads(k: PackedConv): PackedConv {
-  const sink = new WeightGradSink(k.f.shape, k.stride);
+  const sink = new WeightGradCollector(k.f.shape, k.stride);
   const withBias = k.bias !== undefined;
   const op = customOp<tf.Tensor4D>(([f]) => ({
     value: f!.reshape(f!.shape) as tf.Tensor4D,

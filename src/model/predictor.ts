@@ -44,7 +44,7 @@ export interface LayerParams {
 }
 
 /** A layer's convolutions prepared for the packed layout (once per loss/predict call). */
-export interface LayerKernels {
+export interface PreparedLayer {
   g1: PackedConv;
   g2: PackedConv;
   o: PackedConv;
@@ -57,7 +57,7 @@ export interface LayerKernels {
  * scaled by 2 here and the cell applies one σ to all fused gates (wasm's Tanh is ~5× slower than
  * its Sigmoid); gradients flow back through the scaling.
  */
-export function prepareLayer(p: LayerParams): LayerKernels {
+export function prepareLayer(p: LayerParams): PreparedLayer {
   return tf.tidy(() => {
     const c = p.att.b.shape[0];
     const gScale = tf.concat([tf.ones([2 * c]), tf.fill([c], 2)]);
@@ -69,7 +69,7 @@ export function prepareLayer(p: LayerParams): LayerKernels {
       w11: packedConv(tf.mul(p.cell.w11.w, 2), { bias: tf.mul(p.cell.w11.b, 2) as tf.Tensor1D, parts: 2 }),
       att: packedConv(p.att.w, { bias: p.att.b }),
     } as unknown as tf.TensorContainer;
-  }) as unknown as LayerKernels;
+  }) as unknown as PreparedLayer;
 }
 
 export interface PredictorState {
@@ -171,7 +171,7 @@ export function attend(ga: tf.Tensor4D, h: tf.Tensor4D, z2: tf.Tensor4D): tf.Ten
 }
 
 /** One ST-ConvLSTM cell step: returns (h', c', m'). */
-export function cellStep(k: LayerKernels, x: tf.Tensor4D, h: tf.Tensor4D, c: tf.Tensor4D, m: tf.Tensor4D): { h: tf.Tensor4D; c: tf.Tensor4D; m: tf.Tensor4D } {
+export function cellStep(k: PreparedLayer, x: tf.Tensor4D, h: tf.Tensor4D, c: tf.Tensor4D, m: tf.Tensor4D): { h: tf.Tensor4D; c: tf.Tensor4D; m: tf.Tensor4D } {
   return tf.tidy(() => {
     const c2 = lstmUpdate(conv3dPacked(concatChannels([x, h, c]), k.g1), c);
     const m2 = lstmUpdate(conv3dPacked(concatChannels([x, m, c2]), k.g2), m);
@@ -182,7 +182,7 @@ export function cellStep(k: LayerKernels, x: tf.Tensor4D, h: tf.Tensor4D, c: tf.
 
 /** One time step through all layers; returns the new halves and state (inputs are not disposed). */
 export function predictorStep(
-  layers: readonly LayerKernels[],
+  layers: readonly PreparedLayer[],
   z1: tf.Tensor4D,
   z2: tf.Tensor4D,
   state: PredictorState,

@@ -27,8 +27,8 @@
  * engine's tape state around it (tfjs is pinned; test/model-reversible.test.ts guards this).
  */
 import * as tf from '@tensorflow/tfjs';
-import { mergeOutput, splitInput, type AutoencoderKernels } from './autoencoder.js';
-import { residual, type BlockKernels, type BlockSpec } from './block.js';
+import { mergeOutput, splitInput, type PreparedAutoencoder } from './autoencoder.js';
+import { residual, type PreparedBlock, type BlockSpec } from './block.js';
 import type { NormContext } from './norm.js';
 import { psiStride, psiStrideInverse } from './psi.js';
 import { customOp } from './custom-op.js';
@@ -57,18 +57,18 @@ function withOwnTape<T>(fn: () => T): T {
  * Trainable tensors of one block's prepared kernels in a fixed order (norm γ/β and the packed conv
  * filters; encoder convs have no bias), and the inverse mapping (the conv strides come from the spec).
  */
-function flattenParams(p: BlockKernels): tf.Tensor[] {
+function flattenParams(p: PreparedBlock): tf.Tensor[] {
   const out: tf.Tensor[] = [];
   if (p.norm0) out.push(p.norm0.gamma, p.norm0.beta);
   out.push(p.conv1.f, p.norm1.gamma, p.norm1.beta, p.conv2.f, p.norm2.gamma, p.norm2.beta, p.conv3.f);
   return out;
 }
 
-function unflattenParams(spec: BlockSpec, hasNorm0: boolean, t: tf.Tensor[]): BlockKernels {
+function unflattenParams(spec: BlockSpec, hasNorm0: boolean, t: tf.Tensor[]): PreparedBlock {
   let i = 0;
   const next = <T extends tf.Tensor>() => t[i++] as T;
   const norm0 = hasNorm0 ? { gamma: next<tf.Tensor1D>(), beta: next<tf.Tensor1D>() } : undefined;
-  const p: BlockKernels = {
+  const p: PreparedBlock = {
     conv1: { f: next<tf.Tensor4D>(), stride: spec.stride },
     norm1: { gamma: next<tf.Tensor1D>(), beta: next<tf.Tensor1D>() },
     conv2: { f: next<tf.Tensor4D>(), stride: 1 },
@@ -85,11 +85,11 @@ interface Layout {
   flat: tf.Tensor[];
 }
 
-function layout(w: AutoencoderKernels): Layout {
+function layout(w: PreparedAutoencoder): Layout {
   const counts: number[] = [];
   const offsets: number[] = [];
   const flat: tf.Tensor[] = [];
-  for (const p of w.kernels) {
+  for (const p of w.blocks) {
     const f = flattenParams(p);
     offsets.push(flat.length);
     counts.push(f.length);
@@ -98,8 +98,8 @@ function layout(w: AutoencoderKernels): Layout {
   return { counts, offsets, flat };
 }
 
-function blockParamsFrom(w: AutoencoderKernels, lay: Layout, k: number, weights: tf.Tensor[]): BlockKernels {
-  return unflattenParams(w.specs[k]!, w.kernels[k]!.norm0 !== undefined, weights.slice(lay.offsets[k]!, lay.offsets[k]! + lay.counts[k]!));
+function blockParamsFrom(w: PreparedAutoencoder, lay: Layout, k: number, weights: tf.Tensor[]): PreparedBlock {
+  return unflattenParams(w.specs[k]!, w.blocks[k]!.norm0 !== undefined, weights.slice(lay.offsets[k]!, lay.offsets[k]! + lay.counts[k]!));
 }
 
 function recomputeContext(ctx: NormContext): NormContext {
@@ -109,7 +109,7 @@ function recomputeContext(ctx: NormContext): NormContext {
 }
 
 /** F(x2) and its VJP with cotangent `dy`: returns [F(x2), dF/dx2ᵀ·dy, dF/dWᵀ·dy...]. */
-function residualVjp(w: AutoencoderKernels, k: number, params: tf.Tensor[], hasNorm0: boolean, x2: tf.Tensor4D, dy: tf.Tensor4D, ctx: NormContext): { value: tf.Tensor4D; grads: tf.Tensor[] } {
+function residualVjp(w: PreparedAutoencoder, k: number, params: tf.Tensor[], hasNorm0: boolean, x2: tf.Tensor4D, dy: tf.Tensor4D, ctx: NormContext): { value: tf.Tensor4D; grads: tf.Tensor[] } {
   const spec = w.specs[k]!;
   const f = (xi: tf.Tensor, ...pi: tf.Tensor[]) => residual(spec, unflattenParams(spec, hasNorm0, pi), undefined, xi as tf.Tensor4D, ctx);
   return withOwnTape(() => {
@@ -133,7 +133,7 @@ function splitRows(v: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
  * E with reversible backprop: halves (after ψ + split) [N,h,w,c] → latent halves. Same value as
  * encodeHalves; the backward pass recomputes activations instead of keeping them.
  */
-export function reversibleEncodeHalves(w: AutoencoderKernels, x1: tf.Tensor4D, x2: tf.Tensor4D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
+export function reversibleEncodeHalves(w: PreparedAutoencoder, x1: tf.Tensor4D, x2: tf.Tensor4D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
   const lay = layout(w);
   const nBlocks = w.specs.length;
   const rctx = recomputeContext(ctx);
@@ -165,7 +165,7 @@ export function reversibleEncodeHalves(w: AutoencoderKernels, x1: tf.Tensor4D, x
         for (let k = nBlocks - 1; k >= 0; k--) {
           const spec = w.specs[k]!;
           const params = savedWeights.slice(lay.offsets[k]!, lay.offsets[k]! + lay.counts[k]!);
-          const hasNorm0 = w.kernels[k]!.norm0 !== undefined;
+          const hasNorm0 = w.blocks[k]!.norm0 !== undefined;
           const [a, b] = out;
           const [da, db] = d;
           const r = tf.tidy(() => {
@@ -192,7 +192,7 @@ export function reversibleEncodeHalves(w: AutoencoderKernels, x1: tf.Tensor4D, x
 }
 
 /** D = E⁻¹ with reversible backprop: latent halves → halves before the first block ([N,h,w,c] each). */
-export function reversibleDecodeHalves(w: AutoencoderKernels, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
+export function reversibleDecodeHalves(w: PreparedAutoencoder, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
   const lay = layout(w);
   const nBlocks = w.specs.length;
   const rctx = recomputeContext(ctx);
@@ -225,7 +225,7 @@ export function reversibleDecodeHalves(w: AutoencoderKernels, z1: tf.Tensor4D, z
         for (let k = 0; k < nBlocks; k++) {
           const spec = w.specs[k]!;
           const params = savedWeights.slice(lay.offsets[k]!, lay.offsets[k]! + lay.counts[k]!);
-          const hasNorm0 = w.kernels[k]!.norm0 !== undefined;
+          const hasNorm0 = w.blocks[k]!.norm0 !== undefined;
           const [x1, x2] = out;
           const [dx1, dx2] = d;
           const r = tf.tidy(() => {
@@ -253,7 +253,7 @@ export function reversibleDecodeHalves(w: AutoencoderKernels, z1: tf.Tensor4D, z
 }
 
 /** E (ψ, split, blocks) with reversible backprop; the signature of autoencoder.encode. */
-export function reversibleEncode(w: AutoencoderKernels, x: tf.Tensor5D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
+export function reversibleEncode(w: PreparedAutoencoder, x: tf.Tensor5D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
   return tf.tidy(() => {
     const [x1, x2] = splitInput(x);
     return reversibleEncodeHalves(w, x1, x2, ctx);
@@ -261,7 +261,7 @@ export function reversibleEncode(w: AutoencoderKernels, x: tf.Tensor5D, ctx: Nor
 }
 
 /** D (blocks inverse, concat halves, ψ⁻¹) with reversible backprop; the signature of autoencoder.decode. */
-export function reversibleDecode(w: AutoencoderKernels, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext): tf.Tensor5D {
+export function reversibleDecode(w: PreparedAutoencoder, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext): tf.Tensor5D {
   return tf.tidy(() => {
     const [x1, x2] = reversibleDecodeHalves(w, z1, z2, ctx);
     return mergeOutput(x1, x2);

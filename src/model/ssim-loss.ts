@@ -9,7 +9,7 @@
  * values outside that range.
  */
 import * as tf from '@tensorflow/tfjs';
-import { K1, K2, SSIM_WINDOW } from '../eval/ssim.js';
+import { K1, K2, SSIM_WINDOW } from './ssim-constants.js';
 
 const R = 2;
 const C1 = (K1 * R) ** 2;

@@ -20,7 +20,8 @@ import {
   type VideoFormat,
   type VideoProbe,
 } from '../video/ffmpeg.js';
-import { absDiff, defaultScale, floatToUint8, sideBySide, uint8ToFloat, upscaleNearest } from '../video/frames.js';
+import { absDiff, defaultScale, sideBySide, upscaleNearest } from '../video/frames.js';
+import { floatToUint8, uint8ToFloat } from '../data/pixels.js';
 
 export interface PredictOptions {
   /** number of known frames fed to the model (K ≥ 3); default 10 */

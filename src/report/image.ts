@@ -21,16 +21,6 @@ export function decodePngGray(bytes: Uint8Array): { width: number; height: numbe
   return { width: png.width, height: png.height, pixels: out };
 }
 
-/** float frame in [0,1] (any values; clipped) → uint8 */
-export function toUint8Frame(frame: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(frame.length);
-  for (let i = 0; i < frame.length; i++) {
-    const v = frame[i]!;
-    out[i] = Number.isFinite(v) ? Math.round(Math.min(1, Math.max(0, v)) * 255) : 0;
-  }
-  return out;
-}
-
 export interface StripSequence {
   /** label shown left of the sequence, e.g. "seq 3" */
   label: string;

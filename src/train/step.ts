@@ -8,8 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { CrevnetError } from '../runtime/errors.js';
 import type { TrainConfig } from '../model/config.js';
 import type { CrevNet } from '../model/crevnet.js';
-import { u8ToFloat } from '../eval/sources.js';
-import type { DataParallel } from './parallel.js';
+import { uint8ToFloat } from '../data/pixels.js';
+import type { DataParallel } from '../run/parallel.js';
 import type { TrainHooks } from './types.js';
 
 /** A non-finite loss or gradient: training stops without touching the last checkpoint. */
@@ -54,9 +54,9 @@ export async function optimizeStep(t: StepSetup, iteration: number, batch: Uint8
   let value: tf.Scalar;
   let grads: tf.NamedTensorMap;
   if (t.pool) {
-    ({ value, grads } = await t.pool.gradients(u8ToFloat(batch), shape, lossOpts, hooks.lossHook ? (l) => hooks.lossHook!(iteration, l) : undefined));
+    ({ value, grads } = await t.pool.gradients(uint8ToFloat(batch), shape, lossOpts, hooks.lossHook ? (l) => hooks.lossHook!(iteration, l) : undefined));
   } else {
-    const x = tf.tensor5d(u8ToFloat(batch), shape);
+    const x = tf.tensor5d(uint8ToFloat(batch), shape);
     try {
       ({ value, grads } = tf.variableGrads(() => {
         const l = t.model.loss(x, lossOpts);

@@ -18,7 +18,7 @@
  * state; Adam's moments, iteration count and bias-correction accumulators are restored; so on the
  * cpu backend N iterations straight equal N/2 + --resume N/2 bit for bit.
  *
- * Data parallel (train.workers / --workers, src/train/parallel.ts): with more than one thread the batch is
+ * Data parallel (train.workers / --workers, src/run/parallel.ts): with more than one thread the batch is
  * split into shards, the main thread computes one and worker threads (own tfjs each) the others; losses,
  * gradients and BatchNorm running statistics are averaged by shard size and Adam runs once in the main
  * thread, which sends the weights with every step. Deterministic for a given seed and thread count;
@@ -36,7 +36,7 @@ import { silentProgress, type TrainProgress } from './progress.js';
 import { setLearningRate } from './state.js';
 import { readMetrics, writeRunReport } from './report.js';
 import { lockRunDir, recoverCheckpoint, truncateMetrics } from './rundir.js';
-import { DataParallel, resolveWorkers, shardSizes } from './parallel.js';
+import { DataParallel, resolveWorkers, shardSizes } from '../run/parallel.js';
 import { startSession } from './session.js';
 import { optimizeStep, type StepSetup } from './step.js';
 import { improvesOn, prepareValidation, scoreModel, validationNote, validationRecord, VALIDATION_SEED } from './validation.js';

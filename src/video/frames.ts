@@ -74,24 +74,6 @@ export function absDiff(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Floats in [0,1] (clamped; NaN → 0) → bytes round(x·255). Reads `length` values from `offset`. */
-export function floatToUint8(src: ArrayLike<number>, offset = 0, length = src.length - offset): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    const v = src[offset + i]!;
-    out[i] = v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0;
-  }
-  return out;
-}
-
-/** Bytes → floats in [0,1] (x/255), written into `out` at `offset` when given. */
-export function uint8ToFloat(src: Uint8Array, out?: Float32Array, offset = 0): Float32Array {
-  const dst = out ?? new Float32Array(src.length);
-  if (offset + src.length > dst.length) throw new RangeError('uint8ToFloat: destination too small');
-  for (let i = 0; i < src.length; i++) dst[offset + i] = src[i]! / 255;
-  return dst;
-}
-
 /** Smallest integer K ≥ 1 with min(width, height)·K ≥ minShortSide. */
 export function defaultScale(width: number, height: number, minShortSide = 256): number {
   const short = Math.min(width, height);

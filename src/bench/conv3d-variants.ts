@@ -1,31 +1,20 @@
 /**
  * The time-major folded conv3d API (`conv3d`, [3B,H,W,C], row t·B + b) and its implementation variants,
- * selectable for benchmarks and parity tests (the model uses conv3d-packed.ts). Default 'banded', the
- * fastest on wasm at the small config's shapes (`crevnet model --bench-conv3d`):
+ * selectable per call for benchmarks and parity tests (the model uses src/model/conv3d-packed.ts). Default
+ * 'banded', the fastest on wasm at the small config's shapes (`crevnet model --bench-conv3d`):
  *  - 'im2col' (D): temporal im2col X'[t] = [x[t−1], x[t], x[t+1]] on channels and one conv2d.
  *  - 'taps' (B): Z_τ = conv2d(x, W[τ]) on the folded input, y[t] = Z_1[t] + Z_0[t−1] + Z_2[t+1].
  *  - 'banded' (C): pack (transpose), banded conv2d, unpack.
  */
 import * as tf from '@tensorflow/tfjs';
-import { backpropFilter, conv2dFast, dilate2, spatialPad } from './conv2d-fast.js';
-import { conv3dPacked, packedConv } from './conv3d-packed.js';
-import { customOp } from './custom-op.js';
-import { pack, unpack } from './packed.js';
-import { sumToChannels } from './ops.js';
+import { backpropFilter, conv2dFast, dilate2, spatialPad } from '../model/conv2d-fast.js';
+import { conv3dPacked, packedConv } from '../model/conv3d-packed.js';
+import { customOp } from '../model/custom-op.js';
+import { pack, unpack } from '../model/packed.js';
+import { sumToChannels } from '../model/ops.js';
 
 export type Conv3dVariant = 'im2col' | 'taps' | 'banded';
 export const CONV3D_VARIANTS: readonly Conv3dVariant[] = ['im2col', 'taps', 'banded'];
-
-let variant: Conv3dVariant = 'banded';
-
-/** Select the implementation used by the time-major `conv3d` (all are numerically equivalent). */
-export function setConv3dVariant(v: Conv3dVariant): void {
-  if (!CONV3D_VARIANTS.includes(v)) throw new Error(`unknown conv3d variant "${v}"`);
-  variant = v;
-}
-export function getConv3dVariant(): Conv3dVariant {
-  return variant;
-}
 
 /** Frames t−1 (zero at t = 0) for a folded [3B,…] tensor with batch B. */
 export function shiftPrev(x: tf.Tensor4D, batch: number): tf.Tensor4D {
@@ -151,22 +140,11 @@ export function conv3d(x: tf.Tensor4D, w: tf.Tensor5D, opts: { stride?: 1 | 2; b
   if (x.shape[0] % 3 !== 0) throw new Error(`conv3d: folded batch ${x.shape[0]} is not a multiple of T = 3`);
   if (stride === 2 && (x.shape[1] % 2 !== 0 || x.shape[2] % 2 !== 0)) throw new Error(`conv3d: stride 2 needs even H, W`);
   if (opts.bias && opts.bias.shape[0] !== co) throw new Error(`conv3d: bias has ${opts.bias.shape[0]} entries, expected ${co}`);
-  const v = opts.variant ?? variant;
+  const v = opts.variant ?? 'banded';
   if (v === 'im2col') return conv3dIm2col(x, w, stride, opts.bias);
   return tf.tidy(() => {
     if (v === 'banded') return conv3dBanded(x, w, stride, opts.bias);
     const y = conv3dTaps(x, w, stride);
     return opts.bias ? tf.add<tf.Tensor4D>(y, opts.bias) : y;
-  });
-}
-
-/** 1×1×1 convolution (a per-position linear map): x [N,H,W,Cin], w [Cin,Cout], optional bias [Cout]. */
-export function conv1x1(x: tf.Tensor4D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor4D {
-  const [n, h, wd, ci] = x.shape;
-  const co = w.shape[1];
-  if (w.shape[0] !== ci) throw new Error(`conv1x1: input has ${ci} channels, kernel expects ${w.shape[0]}`);
-  return tf.tidy(() => {
-    const y = tf.matMul(x.reshape([n * h * wd, ci]), w);
-    return (bias ? tf.add(y, bias) : y).reshape([n, h, wd, co]);
   });
 }

@@ -1,14 +1,15 @@
 /**
- * Micro-benchmark of the 3×3×3 conv variants (conv3d.ts) at a config's real shapes: forward and
+ * Micro-benchmark of the 3×3×3 conv variants (conv3d-variants.ts) at a config's real shapes: forward and
  * forward+backward (dx and dW) CPU milliseconds per call. 'packed' is the model path (no layout
  * transposes: the model keeps clips packed); 'banded' is the same conv reached from the time-major
  * folded layout, i.e. with the pack/unpack transposes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CONV3D_VARIANTS, conv3d, conv3dPacked, packedConv, type Conv3dVariant } from './conv3d.js';
-import { planBlocks } from './block.js';
-import type { ModelConfig } from './config.js';
-import { pack } from './packed.js';
+import { conv3dPacked, packedConv } from '../model/conv3d.js';
+import { planBlocks } from '../model/block.js';
+import type { ModelConfig } from '../model/config.js';
+import { pack } from '../model/packed.js';
+import { CONV3D_VARIANTS, conv3d, type Conv3dVariant } from './conv3d-variants.js';
 
 export interface ConvShape {
   label: string;

@@ -4,12 +4,12 @@
  * inverse D (through reversible backprop in training when the config asks for it).
  */
 import * as tf from '@tensorflow/tfjs';
-import { decode, encode, type AutoencoderKernels } from './autoencoder.js';
+import { decode, encode, type PreparedAutoencoder } from './autoencoder.js';
 import { prepareBlock, type BlockParams, type BlockRunning, type BlockSpec } from './block.js';
 import type { ModelConfig } from './config.js';
 import type { PackedConv } from './conv3d-packed.js';
 import type { NormContext, NormMode, RunningStatsCollector } from './norm.js';
-import { prepareLayer, type LayerKernels, type LayerParams } from './predictor.js';
+import { prepareLayer, type PreparedLayer, type LayerParams } from './predictor.js';
 import { reversibleDecode, reversibleEncode } from './reversible-grad.js';
 
 /** A model's config and raw parameters, as the loss and the rollout read them. */
@@ -22,24 +22,24 @@ export interface ModelParams {
 }
 
 /** Parameters prepared for the packed layout. */
-export interface ModelKernels {
-  autoencoder: AutoencoderKernels;
-  layers: LayerKernels[];
+export interface PreparedModel {
+  autoencoder: PreparedAutoencoder;
+  layers: PreparedLayer[];
 }
 
-export function autoencoderKernels(p: ModelParams): AutoencoderKernels {
-  return { specs: p.blocks, kernels: p.blocks.map((spec, i) => prepareBlock(spec, p.encParams[i]!)), running: p.encRunning };
+export function prepareAutoencoder(p: ModelParams): PreparedAutoencoder {
+  return { specs: p.blocks, blocks: p.blocks.map((spec, i) => prepareBlock(spec, p.encParams[i]!)), running: p.encRunning };
 }
 
 /** Packed conv filters etc. for one loss/predict call (tensors; dispose or build inside a tidy). */
-export function modelKernels(p: ModelParams): ModelKernels {
-  return { autoencoder: autoencoderKernels(p), layers: p.predParams.map((l) => prepareLayer(l)) };
+export function prepareModel(p: ModelParams): PreparedModel {
+  return { autoencoder: prepareAutoencoder(p), layers: p.predParams.map((l) => prepareLayer(l)) };
 }
 
-export function disposeKernels(k: ModelKernels): void {
+export function disposePrepared(k: PreparedModel): void {
   const out: tf.Tensor[] = [];
   const add = (c: PackedConv) => out.push(c.f, ...(c.bias ? [c.bias] : []), ...(c.fAdj ? [c.fAdj] : []));
-  for (const b of k.autoencoder.kernels) for (const c of [b.conv1, b.conv2, b.conv3]) add(c);
+  for (const b of k.autoencoder.blocks) for (const c of [b.conv1, b.conv2, b.conv3]) add(c);
   for (const l of k.layers) for (const c of [l.g1, l.g2, l.o, l.w11, l.att]) add(c);
   tf.dispose(out);
 }
@@ -52,12 +52,12 @@ export function normContext(config: ModelConfig, mode: NormMode, groups: number,
   return ctx;
 }
 
-export function runEncode(config: ModelConfig, k: ModelKernels, x: tf.Tensor5D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
+export function runEncode(config: ModelConfig, k: PreparedModel, x: tf.Tensor5D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
   if (config.reversibleBackprop && ctx.mode === 'train') return reversibleEncode(k.autoencoder, x, ctx);
   return encode(k.autoencoder, x, ctx);
 }
 
-export function runDecode(config: ModelConfig, k: ModelKernels, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext): tf.Tensor5D {
+export function runDecode(config: ModelConfig, k: PreparedModel, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext): tf.Tensor5D {
   if (config.reversibleBackprop && ctx.mode === 'train') return reversibleDecode(k.autoencoder, z1, z2, ctx);
   return decode(k.autoencoder, z1, z2, ctx);
 }

@@ -10,7 +10,7 @@ import { UserError } from '../runtime/errors.js';
 
 export const DEFAULT_MODEL_NAME = 'mmnist-medium';
 
-/** Package root: this file is src/eval/pretrained.ts (tsx) or dist/eval/pretrained.js (built). */
+/** Package root: this file is src/model/pretrained.ts (tsx) or dist/model/pretrained.js (built). */
 export function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
