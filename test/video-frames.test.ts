@@ -1,3 +1,4 @@
+/** Gray-frame helpers (src/video/frames.ts): upscaling, tiling, differences, default scale. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,4 +1,4 @@
-/** Shared by test/video*.test.ts and test/predict*.test.ts: ffmpeg availability and fixture generation. */
+/** Shared by test/video-*.test.ts and the predict tests (predict-*, cli-predict): ffmpeg availability and fixture generation. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -24,7 +24,7 @@
  * The local VJP uses tf.valueAndGrads inside gradFunc. During an outer tf.grads/variableGrads that
  * inner call replaces and then nulls the engine's active tape (tfjs 4.22.0), which crashes the outer
  * call ("Cannot read properties of null (reading 'forEach')"); `withOwnTape` saves and restores the
- * engine's tape state around it (tfjs is pinned; test/model-reversible.test.ts guards this).
+ * engine's tape state around it (tfjs is pinned; test/model-reversible-grad.test.ts guards this).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mergeOutput, splitInput, type PreparedAutoencoder } from './autoencoder.js';

@@ -1,3 +1,4 @@
+/** Frame metrics (src/eval/metrics.ts, src/eval/ssim.ts): scikit-image's SSIM unit vectors, MSE/MAE/PSNR, clipping, per-step accumulation. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frameScores, mae, MetricsAccumulator, mse, psnr, ssim, ssimMulti } from '../src/eval/metrics.js';

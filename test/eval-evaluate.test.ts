@@ -1,21 +1,24 @@
 /**
- * crevnet eval with a real (untrained, tiny) checkpoint: finite metrics, per-frame arrays of the
- * horizon's length and both baselines, the --json shape and the report files, and one-line exit-2
- * errors for every kind of bad input.
+ * evaluate() (src/eval/evaluate.ts) and `crevnet eval` with a real (untrained, tiny) checkpoint: finite
+ * metrics, per-frame arrays of the horizon's length and both baselines, workers, the --json shape and
+ * the report files, one-line exit-2 errors for every kind of bad input; and with in-memory predictors
+ * whose scores are known (black frames = the zeros baseline, last frame repeated = copy-last), --versus.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
+import { UserError } from '../src/runtime/errors.js';
+import { modelForecaster } from '../src/eval/forecast.js';
+import { formatEvalTable, perFrameCsv } from '../src/eval/report.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { loadConfig } from '../src/model/config.js';
 import { evaluate } from '../src/eval/evaluate.js';
-import { DEFAULT_MODEL_NAME, bundledModelNames, bundledModelsDir, defaultModelDir, resolveModelDir } from '../src/model/pretrained.js';
 import { writeNpy } from '../src/data/npy.js';
-import { UserError } from '../src/runtime/errors.js';
 import { runCli, tempDir } from './train-helpers.js';
 
 let dir = '';
@@ -122,30 +125,6 @@ test('--versus: the second model is scored on the same sequences; the table and 
   assert.match(t.stdout, /by more than noise: SSIM on 0\/3 frames \(tied 3, worse 0\), MSE on 0\/3 frames \(tied 3, worse 0\)/);
 });
 
-test('the default model is the bundled one, with a clear error until it exists', () => {
-  if (existsSync(join(defaultModelDir(), 'model.json'))) {
-    assert.equal(resolveModelDir().dir, defaultModelDir());
-    assert.equal(resolveModelDir('default').isDefault, true);
-    // committed reports carry the label: it must not name this machine's directories
-    assert.equal(resolveModelDir().label, `default (outputs/pretrained/${DEFAULT_MODEL_NAME})`);
-    // every bundled model is reachable by its bare name, from any working directory
-    const names = bundledModelNames();
-    assert.ok(names.includes(DEFAULT_MODEL_NAME), names.join(','));
-    for (const name of names) {
-      const r = resolveModelDir(name);
-      assert.equal(r.dir, join(bundledModelsDir(), name));
-      assert.equal(r.label, `outputs/pretrained/${name}`);
-      assert.equal(r.isDefault, name === DEFAULT_MODEL_NAME);
-    }
-    assert.throws(
-      () => resolveModelDir('no-such-model'),
-      (e: unknown) => e instanceof UserError && e.message === `model directory not found: no-such-model (bundled models: ${names.join(', ')}; or "default")`,
-    );
-  } else {
-    assert.throws(() => resolveModelDir(), (e: unknown) => e instanceof UserError && /bundled model is not there yet/.test(e.message));
-  }
-});
-
 /** A .npy with an arbitrary descr (writeNpy only writes supported dtypes). */
 async function rawNpy(path: string, descr: string, shape: number[], itemBytes: number): Promise<void> {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
@@ -193,4 +172,61 @@ test('bad input: one `error:` line and exit code 2', async () => {
       assert.equal(r.stdout, '', what);
     });
   }
+});
+
+test('evaluate() with an in-memory predictor: baselines beside it, report fields, protocol checks', async () => {
+  await initBackend('cpu');
+  // a "model" that predicts black frames must score exactly like the zeros baseline
+  const blackModel = { predict: (ctx: tf.Tensor5D, horizon: number) => tf.zeros([horizon, ...ctx.shape.slice(1)] as [number, number, number, number, number]) as tf.Tensor5D, config: { name: 'black', imageSize: [64, 64, 1] } };
+  const before = tf.memory().numTensors;
+  const { report } = await evaluate({ predictor: blackModel, count: 4, batch: 3, stripCount: 0 });
+  assert.equal(tf.memory().numTensors, before);
+  assert.equal(report.count, 4);
+  assert.equal(report.modelConfig, 'black');
+  assert.deepEqual(report.frameIndex, [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+  assert.equal(report.mse, report.baseline.zeros.mse);
+  assert.deepEqual(report.perFrame, report.baseline.zeros.perFrame);
+  assert.equal(report.standard, false);
+  assert.equal(report.backend, 'cpu');
+  assert.ok(report.sequencesPerSecond > 0);
+  await assert.rejects(evaluate({ predictor: blackModel, count: 2, context: 2 }), (e: unknown) => e instanceof UserError && /context must be an integer ≥ 3/.test(e.message));
+  await assert.rejects(evaluate({ predictor: blackModel, count: 2, context: 12, horizon: 10 }), (e: unknown) => e instanceof UserError && /22 frames/.test(e.message));
+  // the model forecaster checks the shape predict returns
+  const wrong = modelForecaster({ predict: (ctx: tf.Tensor5D) => tf.zeros([1, ...ctx.shape.slice(1)] as [number, number, number, number, number]) as tf.Tensor5D });
+  await assert.rejects(Promise.resolve(wrong({ sequences: new Float32Array(20 * 64 * 64), batch: 1, context: 10, horizon: 10, height: 64, width: 64 })), /returned shape/);
+});
+
+test('evaluate() --versus: a second model on the same sequences, with model − versus per frame', async () => {
+  await initBackend('cpu');
+  const frames = (ctx: tf.Tensor5D, horizon: number) => [horizon, ...ctx.shape.slice(1)] as [number, number, number, number, number];
+  const blackModel = { predict: (ctx: tf.Tensor5D, horizon: number) => tf.zeros(frames(ctx, horizon)) as tf.Tensor5D, config: { name: 'black', imageSize: [64, 64, 1] } };
+  // repeats the last context frame: must score exactly like the copy-last baseline
+  const copyModel = {
+    predict: (ctx: tf.Tensor5D, horizon: number) => tf.tidy(() => tf.concat(Array.from({ length: horizon }, () => ctx.slice([ctx.shape[0] - 1], [1])), 0) as tf.Tensor5D),
+    config: { name: 'copy', imageSize: [64, 64, 1] },
+  };
+  const before = tf.memory().numTensors;
+  const { report } = await evaluate({ predictor: blackModel, versusPredictor: copyModel, versusLabel: 'copy model', count: 6, batch: 4, stripCount: 0 });
+  assert.equal(tf.memory().numTensors, before);
+  const v = report.versus!;
+  assert.equal(v.model, 'copy model');
+  assert.equal(v.modelConfig, 'copy');
+  // versus scores are the copy-last baseline's, and (black − copy) is the zeros-vs-copyLast comparison
+  assert.deepEqual(v.perFrame, report.baseline.copyLast.perFrame);
+  assert.equal(v.ssim, report.baseline.copyLast.ssim);
+  assert.deepEqual(v.comparison, report.comparison.copyLast);
+  assert.equal(v.comparison.mse.length, 10);
+  assert.ok(v.comparison.mse.some((c) => c.verdict !== 'tied'), 'black vs copy-last differ beyond noise on some frame');
+  const table = formatEvalTable(report);
+  assert.match(table, /^versus {3}copy model \[copy\]$/m);
+  assert.match(table, /better than copy model, by more than noise: SSIM on \d+\/10 frames/);
+  assert.match(perFrameCsv(report).split('\n')[0]!, /,versus_mse,.*,copyLast_mse,/);
+  // a model against itself: every difference is 0 and every frame is tied
+  const self = await evaluate({ predictor: blackModel, versusPredictor: blackModel, count: 3, batch: 3, stripCount: 0 });
+  for (const c of [...self.report.versus!.comparison.mse, ...self.report.versus!.comparison.ssim]) {
+    assert.equal(c.diff, 0);
+    assert.equal(c.verdict, 'tied');
+  }
+  const small = { ...copyModel, config: { name: 'small', imageSize: [32, 32, 1] } };
+  await assert.rejects(evaluate({ predictor: blackModel, versusPredictor: small, count: 2 }), (e: unknown) => e instanceof UserError && /different frames \(64×64×1 vs 32×32×1\)/.test(e.message));
 });

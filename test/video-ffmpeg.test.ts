@@ -1,3 +1,4 @@
+/** Video files through ffmpeg (src/video/ffmpeg.ts: encode, probe, decode): round trips, fit modes, rotation, frame windows, bad inputs. */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';

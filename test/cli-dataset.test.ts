@@ -1,3 +1,4 @@
+/** `crevnet dataset` (src/cli/dataset.ts): Moving MNIST as .npy equal to generateSequences, the first sequence as a .gif, one-line errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';

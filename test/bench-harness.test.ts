@@ -1,29 +1,15 @@
-/** crevnet bench: JSON shape and finite values on the tiny config (no timing asserts), peer plumbing. */
+/** The benchmark harness (src/bench/harness.ts) through `crevnet bench`: JSON shape and finite values on the tiny config (no timing asserts), bad options, memory-table configs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import { loadConfig } from '../src/model/config.js';
-import { peerArgs, runPeer } from '../src/bench/peer.js';
 import { withEncoderBlocks } from '../src/bench/harness.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function runCli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 240_000,
-  });
-}
+import { assertUserError, runCli } from './cli-helpers.js';
 
 const isPositive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
-test('crevnet bench --json on tiny: documented shape, finite values, reversible memory present', () => {
-  const r = runCli(['--backend', 'wasm', 'bench', '--config', 'tiny', '--json', '--repeats', '1', '--warmup', '0', '--frames', '6', '--infer-batch', '2', '--memory-blocks', '2,4', '--workers', '2']);
-  assert.equal(r.status, 0, r.stderr);
+test('crevnet bench --json on tiny: documented shape, finite values, reversible memory present', async () => {
+  const r = await runCli(['--backend', 'wasm', 'bench', '--config', 'tiny', '--json', '--repeats', '1', '--warmup', '0', '--frames', '6', '--infer-batch', '2', '--memory-blocks', '2,4', '--workers', '2'], { timeout: 240_000 });
+  assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.equal(j.backend, 'wasm');
   assert.equal(j.config, 'tiny');
@@ -44,27 +30,9 @@ test('crevnet bench --json on tiny: documented shape, finite values, reversible 
   assert.equal(j.peer, undefined);
 });
 
-test('crevnet bench rejects bad options with a one-line error', () => {
-  const r = runCli(['bench', '--config', 'tiny', '--memory-blocks', '2,x']);
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /^error: --memory-blocks/m);
-});
-
-test('peer arguments follow the config; a missing peer is reported as skipped', async () => {
-  const cfg = await loadConfig('small');
-  const args = peerArgs(cfg, { batch: 4, iters: 3, evalSequences: 16 });
-  assert.deepEqual(args.slice(0, 6), ['--blocks', '2,2', '--strides', '1,2', '--layers', '2']);
-  assert.ok(args.includes('--eval'));
-  const old = process.env.CREVNET_PEER;
-  process.env.CREVNET_PEER = '/nonexistent/crevnet_ref.py';
-  try {
-    const p = await runPeer(cfg, { iters: 1, evalSequences: 0 });
-    assert.match(p.skipped ?? '', /not found/);
-    assert.equal(p.trainStepSeconds, null);
-  } finally {
-    if (old === undefined) delete process.env.CREVNET_PEER;
-    else process.env.CREVNET_PEER = old;
-  }
+test('crevnet bench rejects bad options with a one-line error', async () => {
+  const r = await runCli(['bench', '--config', 'tiny', '--memory-blocks', '2,x']);
+  assertUserError(r, /^error: --memory-blocks/, 'bench --memory-blocks 2,x');
 });
 
 test('memory-table configs spread the blocks over the stages at the same widths', async () => {

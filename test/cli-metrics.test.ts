@@ -1,3 +1,4 @@
+/** `crevnet metrics` (src/cli/metrics.ts): OpenSTL's ntchw float predictions against the published time-major uint8 layout, --json, one-line errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
