@@ -36,7 +36,7 @@ function randomFrame(rng: Rng, h: number, w: number, lo = 0, hi = 1): Float64Arr
   return Float64Array.from({ length: h * w }, () => lo + (hi - lo) * rng.next());
 }
 
-// data-and-metrics.md §5 unit-test vectors (float64 reference, 64×64)
+// unit-test vectors: scikit-image 0.19 / OpenSTL values computed in float64 on 64×64 frames
 const G1 = frame((r, c) => (r >= 20 && r < 40 && c >= 20 && c < 40 ? 1 : 0));
 const P1 = frame((r, c) => (r >= 20 && r < 40 && c >= 23 && c < 43 ? 1 : 0));
 const G2 = frame((r, c) => ((64 * r + c) % 256) / 255);

@@ -1,5 +1,5 @@
 /**
- * The import layering of src/ (see docs/architecture.md, Layers), checked on every `npm test`.
+ * The import layering of src/ (see docs/architecture.md, Code layering), checked on every `npm test`.
  *
  * How: every src/**\/*.ts file is read and its module specifiers are listed by TypeScript's own
  * scanner (`ts.preProcessFile`: static imports incl. `import type`, `export … from`, dynamic

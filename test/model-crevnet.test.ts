@@ -122,7 +122,7 @@ test('parameter counts from shapes: paper 4,997,444 (encoder 104,516, predictor 
   assert.deepEqual(paramCountsFor(await loadConfig('paper')), { total: 4_997_444, encoder: 104_516, predictor: 4_892_928 });
   assert.equal(layerParamCount(32), 611_616);
   assert.deepEqual(paramCountsFor(await loadConfig('small')), { total: 80_566, encoder: 4_006, predictor: 76_560 });
-  // medium = the paper's first 6 blocks (architecture.md §3.4: 139 + 143 + 1,532 + 2,192 + 24,272 + 34,688) + 2 layers at C = 32
+  // medium = the paper's first 6 blocks (139 + 143 + 1,532 + 2,192 + 24,272 + 34,688 parameters) + 2 layers at C = 32
   assert.deepEqual(paramCountsFor(await loadConfig('medium')), { total: 1_286_198, encoder: 62_966, predictor: 2 * 611_616 });
   await initBackend('cpu');
   const tiny = await loadConfig('tiny');

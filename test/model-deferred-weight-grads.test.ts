@@ -1,5 +1,5 @@
 /**
- * Deferred weight gradients (conv3d.ts deferWeightGrads, used for the predictor in CrevNet.loss): each
+ * Deferred weight gradients (src/model/deferred-weight-grads.ts, used for the predictor in CrevNet.loss): each
  * weight's gradient is computed once over all uses instead of once per use. The gradients must equal the
  * per-use path (plain autodiff through each conv's own weight gradient) to 1e-5 relative, on cpu and wasm.
  */

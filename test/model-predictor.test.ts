@@ -14,7 +14,7 @@ function layersOf(m: CrevNet): LayerParams[] {
   return (m as unknown as { predParams: LayerParams[] }).predParams;
 }
 
-/** architecture.md §4.1/§4.2 written out with plain ops on time-major folded tensors [3B,h,w,C]. */
+/** The cell and one time step of docs/architecture.md (Predictor: zig-zag ST-ConvLSTM) written out with plain ops on time-major folded tensors [3B,h,w,C]. */
 function referenceStep(layers: LayerParams[], z1: tf.Tensor4D, z2: tf.Tensor4D, st: { h: tf.Tensor4D[]; c: tf.Tensor4D[]; m: tf.Tensor4D }) {
   const cv = (x: tf.Tensor4D[], p: { w: tf.Tensor5D; b: tf.Tensor1D }) => conv3d(tf.concat(x, 3) as tf.Tensor4D, p.w, { bias: p.b, variant: 'taps' });
   const c1 = (x: tf.Tensor4D[], p: { w: tf.Tensor2D; b: tf.Tensor1D }) => {

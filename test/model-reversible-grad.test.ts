@@ -1,6 +1,7 @@
 /**
- * Reversible backprop (src/model/reversible-grad.ts, architecture.md §12): gradients equal plain
- * autodiff, no tensors leak, the engine's tape survives the inner VJPs, running stats match.
+ * Reversible backprop (src/model/reversible-grad.ts; see docs/architecture.md, Reversible backprop):
+ * gradients equal plain autodiff, no tensors leak, the engine's tape survives the inner VJPs, running
+ * stats match.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

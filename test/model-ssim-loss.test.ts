@@ -1,6 +1,7 @@
 /**
- * The differentiable SSIM loss term against the float64 metric (src/eval/ssim.ts): values on the
- * design's unit vectors and on random frames, channels, gradient descent raising SSIM, no leaks.
+ * The differentiable SSIM loss term (src/model/ssim-loss.ts) against the float64 metric (src/eval/ssim.ts):
+ * values on the metric's unit-test vectors (test/eval-metrics.test.ts) and on random frames, channels,
+ * gradient descent raising SSIM, no leaks.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ test('ssim loss: Σ(1 − SSIM) equals the metric on the unit vectors and on ran
   await initBackend('wasm');
   const rand = (seed: number) => tf.tidy(() => tf.randomUniform([S * S], 0, 1, 'float32', seed).dataSync() as Float32Array);
   const pairs: [Float32Array, Float32Array, number | undefined][] = [
-    [square(23), square(20), 0.888931], // (P, G, SSIM from data-and-metrics.md §5)
+    [square(23), square(20), 0.888931], // (P, G, SSIM of the metric's unit-test vectors, test/eval-metrics.test.ts)
     [ramp.map((v) => 0.9 * v + 0.05), ramp, 0.994476],
     [rand(1), rand(2), undefined],
     [rand(3).map((v) => v * 0.1), square(20), undefined],

@@ -3,7 +3,7 @@
  * (batch 4 → 3B = 12 folded frames): 3×3×3 conv as conv2d over temporal taps in several variants,
  * forward and forward+backward; per-op overhead of tiny element-wise ops; concat/slice by axis.
  *
- * Layout conventions (architecture.md §1, §11): a clip is time-major [3,B,H,W,C], folded to
+ * Layout conventions (see docs/architecture.md, Packed layout): a clip is time-major [3,B,H,W,C], folded to
  * [3B,H,W,C]; a 3-D kernel is [3(τ),3,3,Cin,Cout] and y[t] = Σ_τ conv2d(x[t+τ−1], W[τ]).
  */
 import * as tf from '@tensorflow/tfjs';

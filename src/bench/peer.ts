@@ -1,12 +1,13 @@
 /**
- * The PyTorch peer (../shared/peers/crevnet_ref.py) run through scripts/peer-bench.sh, for ratios
- * measured in the same run as our own benchmark.
+ * The PyTorch peer (a reference implementation outside this repository; scripts/peer-bench.sh says where
+ * it is looked for) run through scripts/peer-bench.sh, for ratios measured in the same run as our own
+ * benchmark.
  */
 import { runProcess } from './run-process.js';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
+import { packageRoot } from '../model/pretrained.js';
 
 export interface PeerResult {
   /** the command that produced it */
@@ -18,11 +19,6 @@ export interface PeerResult {
   inferBatch: number | null;
   params: number | null;
   raw?: Record<string, unknown>;
-}
-
-/** Repository root: dist/bench/peer.js and src/bench/peer.ts both sit two levels below it. */
-export function packageRoot(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
 export function peerScript(): string {

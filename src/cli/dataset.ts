@@ -1,5 +1,5 @@
 /**
- * `crevnet dataset mmnist`: generate Moving MNIST sequences (data-and-metrics.md §3) as a uint8 .npy
+ * `crevnet dataset mmnist`: generate Moving MNIST sequences (src/data/moving-mnist.ts) as a uint8 .npy
  * in the published time-major layout (T, N, 64, 64), or one sequence as an .mp4/.gif video.
  */
 import type { Command } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * `crevnet metrics --pred P.npy --true T.npy`: OpenSTL-convention metrics (data-and-metrics.md §5)
+ * `crevnet metrics --pred P.npy --true T.npy`: OpenSTL-convention metrics (src/eval/metrics.ts)
  * between two .npy files of sequences, processed in batches of sequences (never a float copy of a
  * whole file).
  *

@@ -1,5 +1,5 @@
 /**
- * `crevnet predict --frames <video|directory|glob>...`: the future of any video (issue 5).
+ * `crevnet predict --frames <video|directory|glob>...`: the future of any video.
  * Order of checks: options → inputs exist → every output location is writable → model loads → decode/predict/encode.
  * So a bad command line, a missing input or an unwritable output fails before anything is decoded or written.
  */

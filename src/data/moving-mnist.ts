@@ -1,6 +1,5 @@
 /**
- * Moving MNIST generator, the standard rules of data-and-metrics.md §3 (Srivastava et al. 2015 /
- * OpenSTL): each digit gets its own trajectory; per digit draw x, y, θ, then the digit index;
+ * Moving MNIST generator with the standard rules (Srivastava et al. 2015, as OpenSTL generates it): each digit gets its own trajectory; per digit draw x, y, θ, then the digit index;
  * per frame move first, then bounce (x ≤ 0, x ≥ 1, y ≤ 0, y ≥ 1, in that order), store
  * top = trunc(S·y), left = trunc(S·x) with S = size − 28; digits are combined by pixel-wise max.
  * Output is uint8 (divide by 255 for the [0,1] float frames), time-major [T, count, size, size].

@@ -1,5 +1,5 @@
 /**
- * The .npy header (data-and-metrics.md §4): parsing versions 1.0, 2.0 and 3.0 (uint8 '|u1' and little-endian
+ * The .npy header (NumPy's format, versions 1.0 to 3.0): parsing versions 1.0, 2.0 and 3.0 (uint8 '|u1' and little-endian
  * float32 '<f4', C order, any rank) and encoding v1.0 with the data start aligned to 64 bytes.
  * Pure byte handling; the file I/O is in npy.ts.
  */

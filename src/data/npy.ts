@@ -1,5 +1,5 @@
 /**
- * NumPy .npy files (data-and-metrics.md §4), file I/O: whole-file read, atomic write (temp file + rename),
+ * NumPy .npy files, file I/O: whole-file read, atomic write (temp file + rename),
  * an incremental writer and `NpyFile`, which does positioned partial reads so the 819 MB published test file is
  * never loaded whole. The header format (uint8 '|u1' / little-endian float32 '<f4', C order, read v1.0–3.0,
  * write v1.0 aligned to 64 bytes) is in npy-header.ts.

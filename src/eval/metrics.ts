@@ -1,5 +1,5 @@
 /**
- * Frame metrics exactly as OpenSTL computes them (data-and-metrics.md §5):
+ * Frame metrics exactly as OpenSTL computes them:
  *   MSE, MAE: summed over a frame's pixels, averaged over frames, prediction NOT clipped;
  *   then the prediction is clipped to [0, 1] for SSIM and PSNR;
  *   SSIM: scikit-image 0.19 `structural_similarity` defaults (7×7 uniform window, sample covariance

@@ -2,7 +2,7 @@
  * Where evaluation sequences come from, read batch by batch (never materialised whole):
  *  - a time-major .npy file in the layout of the published mnist_test_seq.npy, uint8 (T, N, H, W)
  *    (float32 in [0, 1] is accepted too), read with positioned reads;
- *  - sequences generated from MNIST **test** digits with a fixed seed (data-and-metrics.md §3), the
+ *  - sequences generated from MNIST **test** digits with a fixed seed (src/data/moving-mnist.ts), the
  *    fallback when the standard file is absent. Sequence i is drawn entirely before i+1, so the
  *    first N sequences of a seed are the same whatever the batch size or --count.
  * Every source yields float32 time-major [frames, n, H, W] in [0, 1] (uint8 / 255).

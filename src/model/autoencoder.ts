@@ -1,13 +1,13 @@
 /**
- * Reversible 3-D autoencoder (architecture.md §3, §5): E = ψ → split → blocks; D = E⁻¹ with the
- * same weights, blocks in reverse, merge halves, ψ⁻¹.
+ * Reversible 3-D autoencoder (see docs/architecture.md, Reversible autoencoder): E = ψ → split →
+ * blocks; D = E⁻¹ with the same weights, blocks in reverse, merge halves, ψ⁻¹.
  *
  * Input/output clips are time-major [3, N, H, W, C] (N = G·B: G independent calls folded into the
  * batch, group-major, each with its own BatchNorm statistics); the latent halves are packed
  * [N, h, w, 3·c] (packed.ts). The initial ψ + split and the final merge + ψ⁻¹ are one transpose each.
  *
- * encode/decode are pure functions of (input, prepared kernels, running stats, norm context);
- * reversible-grad.ts wraps them in one tf.customGrad with the kernels as explicit inputs.
+ * encode/decode are pure functions of (input, prepared blocks, running stats, norm context);
+ * reversible-grad.ts wraps them in one tf.customGrad with the prepared filters as explicit inputs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { blockForward, blockInverse, type PreparedBlock, type BlockRunning, type BlockSpec } from './block.js';

@@ -1,5 +1,6 @@
 /**
- * i-RevNet-style reversible 3-D block (architecture.md §3), forward and inverse side by side.
+ * i-RevNet-style reversible 3-D block (see docs/architecture.md, Encoder: i-RevNet 3-D blocks), forward
+ * and inverse side by side.
  *
  *   forward:  a = ψ_s(x2),        b = ψ_s(x1) + F(x2)        (the next block gets (x1, x2) ← (a, b))
  *   inverse:  x2 = ψ_s⁻¹(a),      x1 = ψ_s⁻¹(b − F(x2))
@@ -9,9 +10,9 @@
  *   u = Conv(ReLU(N1(u)); m→m);     F = Conv(ReLU(N2(u)); m→c_out)
  *
  * Tensors are packed clips [G·B, h, w, 3·c] (packed.ts). Blocks are pure functions of
- * (inputs, prepared kernels, running stats, norm context): `prepareBlock` turns the raw parameters
+ * (inputs, prepared filters, running stats, norm context): `prepareBlock` turns the raw parameters
  * into packed conv filters once per loss/predict call, and a reversible-backprop wrapper can pass the
- * kernels as explicit inputs (§12).
+ * filters as explicit inputs (see docs/architecture.md, Reversible backprop).
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';

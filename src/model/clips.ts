@@ -29,7 +29,8 @@ export function clipBatch(seq: tf.Tensor5D, start: number, count: number): tf.Te
 
 /**
  * Next encoder input of the test-time loop after decoding Y (time-major clip for frames i..i+2):
- * known frames are written back into slots 0/1 for i = K−2 and i = K−1 (architecture.md §7).
+ * known frames are written back into slots 0/1 for i = K−2 and i = K−1 (see docs/architecture.md,
+ * Rollout).
  */
 export function nextInput(y: tf.Tensor5D, i: number, k: number, known: tf.Tensor5D): tf.Tensor5D {
   const [, b, h, w, c] = y.shape;

@@ -2,8 +2,8 @@
  * 3×3×3 (and 1×1×1) convs on the packed layout (packed.ts, [N,H,W,3C], channel = t·C + c): the model
  * path. `packedConv` builds ONE block-banded [3,3,3Cin,3Cout] filter per weight (block (t_in,t_out) =
  * W[t_in − t_out + 1], 2 of 9 blocks zero — the same MACs as a conv3d that multiplies the zero padding)
- * once per loss/predict call, and `conv3dPacked` is a single conv2d (variant C of architecture.md §11
- * without any layout transposes).
+ * once per loss/predict call, and `conv3dPacked` is a single conv2d without any layout transposes
+ * (see docs/architecture.md, Packed layout).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2dFast, flipTranspose2d, type WeightGradSink } from './conv2d-fast.js';

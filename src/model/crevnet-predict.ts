@@ -1,7 +1,7 @@
 /**
- * CrevNet's test-time rollout (architecture.md §7) with eval-mode normalisation: the known clips are
- * encoded in one batched pass, then the loop steps the predictor, decodes and feeds its own
- * predictions back. Each step runs in its own tidy; only the predictor state, the next input and
+ * CrevNet's test-time rollout (see docs/architecture.md, Rollout) with eval-mode normalisation: the
+ * known clips are encoded in one batched pass, then the loop steps the predictor, decodes and feeds
+ * its own predictions back. Each step runs in its own tidy; only the predictor state, the next input and
  * the output frame survive it.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,6 @@
 /**
- * CrevNet: reversible 3-D autoencoder + reversible ST-ConvLSTM predictor (architecture.md).
+ * CrevNet: reversible 3-D autoencoder + reversible ST-ConvLSTM predictor (see docs/architecture.md,
+ * The model).
  *
  * Sequences are time-major [T,B,H,W,C]; a clip X_j = frames j..j+2 is a slice of axis 0 (clips.ts).
  * Inside, clips and latents use the packed layout (packed.ts: [N,h,w,3c]). Raw parameters are turned
@@ -117,8 +118,8 @@ export class CrevNet {
   }
 
   /**
-   * Test-time rollout (architecture.md §7) with eval-mode normalisation: context [K,B,H,W,C]
-   * (K ≥ 3 known frames) → predicted frames [horizon,B,H,W,C], clamped to [0, 1] unless
+   * Test-time rollout (see docs/architecture.md, Rollout) with eval-mode normalisation: context
+   * [K,B,H,W,C] (K ≥ 3 known frames) → predicted frames [horizon,B,H,W,C], clamped to [0, 1] unless
    * `opts.raw` (the fed-back frames are raw either way, as in training). Beyond the training
    * length the loop keeps feeding its own predictions back.
    */

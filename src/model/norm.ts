@@ -1,6 +1,7 @@
 /**
  * Normalisation + ReLU on packed clips [G·N, H, W, 3C] (packed.ts; C = γ's length) or any tensor
- * whose last axis is a multiple of C with channel c = index mod C (architecture.md §3.2, §8).
+ * whose last axis is a multiple of C with channel c = index mod C (see docs/architecture.md,
+ * BatchNorm modes).
  *
  * BatchNorm3d semantics, per channel, statistics over (T,B,H,W) of one call ([G, N·H·W·3, C] view):
  *  - 'train': normalise with the batch mean and biased variance; running stats are updated with the

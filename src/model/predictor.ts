@@ -1,6 +1,7 @@
 /**
- * Reversible ST-ConvLSTM predictor (architecture.md §4) on packed latent halves [B,h,w,3C]
- * (packed.ts; time folded into channels). Hidden = memory = input width C.
+ * Reversible ST-ConvLSTM predictor (see docs/architecture.md, Predictor: zig-zag ST-ConvLSTM) on
+ * packed latent halves [B,h,w,3C] (packed.ts; time folded into channels). Hidden = memory = input
+ * width C.
  *
  * Cell (3×3×3 convs with bias; the three gates of a group are one fused conv, outputs [i,f,g]):
  *   [i,f,g]    = W_1 * [x,h,c]        c' = σ(f)⊙c + σ(i)⊙tanh(g)

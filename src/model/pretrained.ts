@@ -10,7 +10,7 @@ import { UserError } from '../runtime/errors.js';
 
 export const DEFAULT_MODEL_NAME = 'mmnist-medium';
 
-/** Package root: this file is src/model/pretrained.ts (tsx) or dist/model/pretrained.js (built). */
+/** Package root (the installed package or the repository): this file is src/model/pretrained.ts (tsx) or dist/model/pretrained.js (built). */
 export function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }

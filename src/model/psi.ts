@@ -1,5 +1,6 @@
 /**
- * ψ: invertible space-to-depth (factor 2, per frame) (architecture.md §2).
+ * ψ: invertible space-to-depth (factor 2, per frame); see docs/architecture.md, ψ: invertible
+ * space-to-depth.
  *
  *   ψ(x)[n, i, j, (2·dh + dw)·C + c] = x[n, 2i+dh, 2j+dw, c]        [N,H,W,C] → [N,H/2,W/2,4C]
  *

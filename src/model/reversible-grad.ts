@@ -1,5 +1,5 @@
 /**
- * Memory-saving reversible backprop for the autoencoder (architecture.md §12).
+ * Memory-saving reversible backprop for the autoencoder (see docs/architecture.md, Reversible backprop).
  *
  * E (and D = E⁻¹) is ONE tf.customGrad op over the whole block stack, with every trainable weight
  * (the prepared packed conv filters of block.ts, norm γ/β) as an explicit input: ops inside a

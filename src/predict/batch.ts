@@ -1,7 +1,7 @@
 /**
  * Predict many videos: inputs are files, directories (their videos, by extension) and glob patterns.
  * Decoding and encoding (ffmpeg child processes) run on an I/O queue with bounded concurrency, inference runs one
- * clip at a time on its own queue (tfjs compute is single-threaded and memory-bound; runtime.md §8).
+ * clip at a time on its own queue (tfjs compute is single-threaded and memory-bound).
  * One bad file does not stop the others: each input gets either a PredictResult or a failure with its message.
  */
 import { availableParallelism } from 'node:os';

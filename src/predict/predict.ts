@@ -1,5 +1,5 @@
 /**
- * Predict the future of one video with a CrevNet model (architecture.md §7 test rollout):
+ * Predict the future of one video with a CrevNet model (its test rollout; see docs/architecture.md, Rollout):
  * probe → decode K context frames (+ ground truth) at the model's size → model.predict → score → compose → encode.
  *
  * The work is split into three stages so that the batch runner (batch.ts) can put decoding/encoding on an I/O

@@ -1,5 +1,6 @@
 /**
- * Data-parallel training gradients and test rollouts over worker_threads (issue 6).
+ * Running one model on several threads: data-parallel training gradients and test rollouts over
+ * worker_threads. Training (src/train/) and evaluation (src/eval/) both use it, so it sits below them.
  *
  * The wasm backend is single-threaded in Node, so one training step uses one core. `DataParallel`
  * splits the batch into shards: the main thread computes the first shard itself while each worker

@@ -1,5 +1,5 @@
 /**
- * The fluent-ffmpeg plumbing shared by probe.ts, decode.ts and encode.ts (runtime.md §7): a command with the
+ * The fluent-ffmpeg plumbing shared by probe.ts, decode.ts and encode.ts: a command with the
  * binaries of src/runtime/ffmpeg-paths.ts, stderr collection, and ffmpeg messages made readable.
  */
 import { basename } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * decodeGray (runtime.md §7): frames streamed through a pipe as raw 8-bit gray at the requested size (never temp
+ * decodeGray: frames streamed through a pipe as raw 8-bit gray at the requested size (never temp
  * image files, never full-resolution frames in Node memory); optional frame window [start, start+maxFrames) or
  * the last n.
  */

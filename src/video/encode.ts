@@ -1,5 +1,5 @@
 /**
- * encodeFrames (runtime.md §7): gray frames → mp4 (libx264 yuv420p crf 18 +faststart), gif (gray palette,
+ * encodeFrames: gray frames → mp4 (libx264 yuv420p crf 18 +faststart), gif (gray palette,
  * loop 0) or png (all frames tiled into one image); written to a temp file in the target directory, then renamed.
  */
 import { randomBytes } from 'node:crypto';

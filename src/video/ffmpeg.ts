@@ -1,5 +1,5 @@
 /**
- * The video API (runtime.md §7), the only place that talks to ffmpeg/ffprobe (through fluent-ffmpeg, set up in
+ * The video API, the only place that talks to ffmpeg/ffprobe (through fluent-ffmpeg, set up in
  * ./command.ts with the binaries of src/runtime/ffmpeg-paths.ts). One module per job:
  * - ./probe.ts: probeVideo — size as displayed, fps, frame count, rotation, duration, codec; clear UserErrors;
  * - ./decode.ts: decodeGray — raw gray frames of the requested size through a pipe; the fit filters;

@@ -1,5 +1,5 @@
 /**
- * probeVideo (runtime.md §7): size (as displayed, after rotation), frame rate, frame count (`-count_frames` only
+ * probeVideo: size (as displayed, after rotation), frame rate, frame count (`-count_frames` only
  * when the container does not state nb_frames), rotation, duration, codec; a clear UserError for files that
  * are not readable videos.
  */
