@@ -4,7 +4,7 @@
 # Copies RUN_DIR/best (or the checkpoint DIR, e.g. RUN_DIR/last or a kept copy), re-saved without its
 # optimizer state, to outputs/pretrained/mmnist-CONFIG/ (CONFIG = the
 # checkpoint's config name, e.g. mmnist-small; which one is the default is DEFAULT_MODEL_NAME in
-# src/eval/pretrained.ts), evaluates it on
+# src/model/pretrained.ts), evaluates it on
 # EVAL_COUNT (default 10000) sequences generated from MNIST test digits with seed 0, and writes
 # metrics.json, per_frame.csv/.png, samples.png, the run's loss curve and commands, and README GIFs.
 # With FULL_COUNT (e.g. 10000) it also evaluates that many sequences (same seed) into
