@@ -30,7 +30,7 @@ CK_SRC="$src" CK_OUT="$tmp/model" node --input-type=module -e "
   const m = await import('$PWD/dist/index.js');
   await m.initBackend('wasm');
   const c = await m.loadCheckpoint(process.env.CK_SRC);
-  await m.saveCheckpoint(process.env.CK_OUT, { model: c.model, state: c.state });"
+  await m.saveCheckpoint(process.env.CK_OUT, { model: c.model, state: c.state, train: c.train });"
 mv "$tmp/model"/* "$tmp"/ && rmdir "$tmp/model"
 [ -f "$run/loss_curve.png" ] && cp "$run/loss_curve.png" "$tmp/"
 [ -f "$run/loss_curve.svg" ] && cp "$run/loss_curve.svg" "$tmp/"

@@ -16,13 +16,12 @@ export {
   BUILTIN_CONFIGS,
   type BuiltinConfigName,
   type ModelConfig,
-  type TrainConfig,
-  type ScheduleConfig,
   type ConfigFile,
 } from './model/config.js';
+export type { TrainConfig, ScheduleConfig } from './train/config.js';
 
 // The model, its checkpoints and the bundled models.
-export { CrevNet, paramCountsFor, type LossMode, type LossOptions, type NamedWeight, type ParamCounts } from './model/crevnet.js';
+export { CrevNet, paramCountsFor, lossOptions, type LossMode, type LossOptions, type NamedWeight, type ParamCounts } from './model/crevnet.js';
 export type { RolloutOptions } from './model/crevnet-predict.js';
 export { loadCheckpoint, saveCheckpoint, isCheckpoint, type CheckpointContents, type LoadedCheckpoint, type NamedTensor } from './model/checkpoint.js';
 export { DEFAULT_MODEL_NAME, bundledModelNames, bundledModelsDir, defaultModelDir, resolveModelDir, type ResolvedModel } from './model/pretrained.js';

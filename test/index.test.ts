@@ -20,7 +20,7 @@ const EXPORTED_VALUES = [
   'MovingMnistStream', 'NonFiniteLossError', 'NpyFile', 'NpySequenceSource', 'NpyWriter', 'Rng', 'SSIM_WINDOW', 'UserError',
   'VIDEO_FORMATS', 'backendInfo', 'bundledModelNames', 'bundledModelsDir', 'configToJson', 'decodeGray', 'defaultModelDir',
   'encodeFrames', 'evaluate', 'expandInputs', 'floatToUint8', 'formatEvalTable', 'frameScores', 'generateSequences', 'inferClip',
-  'initBackend', 'isCheckpoint', 'isFailure', 'loadCheckpoint', 'loadClip', 'loadConfig', 'loadMnistDigits', 'mae', 'mse',
+  'initBackend', 'isCheckpoint', 'isFailure', 'loadCheckpoint', 'loadClip', 'loadConfig', 'loadMnistDigits', 'lossOptions', 'mae', 'mse',
   'paramCountsFor', 'parseBackendChoice', 'parseConfig', 'parseIdxImages', 'planOutputs', 'predictBatch', 'predictVideo',
   'probeVideo', 'psnr', 'readIdxImages', 'readNpy', 'readTimeMajorBatch', 'resolveModelDir', 'saveCheckpoint', 'ssim', 'ssimMulti',
   'train', 'uint8ToFloat', 'writeNpy', 'writePrediction', 'writeTimeMajorBatch',

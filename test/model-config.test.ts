@@ -1,18 +1,17 @@
-/** Configs: named configs, train defaults, bad configs rejected with one line naming the field. */
+/** Model configs: named configs, the architecture alone, bad configs rejected with one line naming the field. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../src/runtime/errors.js';
-import { configToJson, loadConfig, parseConfig, TrainConfigSchema } from '../src/model/config.js';
+import { configToJson, loadConfig, parseConfig, readConfigFile } from '../src/model/config.js';
 
 test('named configs load with their documented shapes', async () => {
   const paper = await loadConfig('paper');
   assert.deepEqual([paper.nBlocks, paper.strides, paper.predictorLayers, paper.imageSize], [[4, 5, 3], [1, 2, 2], 8, [64, 64, 1]]);
   assert.deepEqual(paper.channels, [2, 8, 32]);
-  assert.equal(paper.train.batch, 16);
-  assert.deepEqual(paper.train.schedule, { type: 'step', milestones: [250000], gamma: 0.2 });
+  assert.ok(!('train' in paper), 'a model config is the architecture only');
   const small = await loadConfig('small');
   assert.deepEqual([small.nBlocks, small.strides, small.predictorLayers, small.name], [[2, 2], [1, 2], 2, 'small']);
   assert.equal(small.reversibleBackprop, false);
@@ -23,17 +22,18 @@ test('named configs load with their documented shapes', async () => {
   assert.deepEqual(parseConfig(configToJson(small), 'x'), small);
 });
 
-test('train section defaults and schedules', () => {
-  const t = TrainConfigSchema.parse({});
-  assert.equal(t.lr, 5e-4);
-  assert.equal(t.mode, 'teacher');
-  assert.equal(t.gradClip, null);
-  assert.deepEqual(t.schedule, { type: 'constant' });
-  const oc = TrainConfigSchema.parse({ schedule: { type: 'onecycle' } });
-  assert.deepEqual(oc.schedule, { type: 'onecycle', pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4, anneal: 'cos' });
-  const cfg = parseConfig({ model: { imageSize: [32, 32, 1], nBlocks: [1], strides: [2], predictorLayers: 2 } }, 'inline', 'mine');
+test('the train section is handed on as written: a model loads whatever training settings its file holds', async () => {
+  const model = { imageSize: [32, 32, 1], nBlocks: [1], strides: [2], predictorLayers: 2 };
+  const cfg = parseConfig({ model }, 'inline', 'mine');
   assert.equal(cfg.name, 'mine');
-  assert.equal(cfg.train.batch, 4);
+  // settings the training layer would refuse (or no longer knows) do not stop a model from loading
+  assert.deepEqual(parseConfig({ model, train: { horizonRamp: 2, clipLoss: 'ssim', lr: -1 } }, 'inline', 'mine'), cfg);
+  assert.deepEqual(configToJson(cfg, { lr: 1 }).train, { lr: 1 });
+  assert.equal(configToJson(cfg).train, undefined);
+  const f = await readConfigFile('tiny');
+  assert.equal(f.source, 'configs/tiny.json');
+  assert.equal(f.model.name, 'tiny');
+  assert.equal(f.train.batch, 2);
 });
 
 test('bad configs are rejected with a one-line UserError naming the field', async () => {
@@ -49,8 +49,7 @@ test('bad configs are rejected with a one-line UserError naming the field', asyn
     [{ model: { ...model, imageSize: [62, 64, 1] } }, /^configs\/x\.json: model\.imageSize height and width must be divisible by 4/],
     [{ model: { ...model, predictorLayers: 2.5 } }, /^configs\/x\.json: model\.predictorLayers must be an integer/],
     [{ model: { ...model, norm: 'layer' } }, /^configs\/x\.json: model\.norm has an invalid value/],
-    [{ model: { ...model } , train: { schedule: { type: 'cosine' } } }, /^configs\/x\.json: train\.schedule/],
-    [{ model: { ...model }, train: { lr: -1 } }, /^configs\/x\.json: train\.lr must be > 0/],
+    [{ model: { ...model }, train: 'fast' }, /^configs\/x\.json: train must be an object \(got string "fast"\)/],
     [{}, /^configs\/x\.json: model is required/],
   ];
   for (const [json, re] of cases) {

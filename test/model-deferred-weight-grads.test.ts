@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { loadConfig } from '../src/model/config.js';
-import { CrevNet, type LossMode } from '../src/model/crevnet.js';
+import { CrevNet, lossOptions, type LossMode } from '../src/model/crevnet.js';
 import { conv3dPacked, deferWeightGrads, packedConv } from '../src/model/conv3d.js';
 
 /** max |a − b| / max |a| per entry pair (a's scale floored at 1e-12). */
@@ -35,7 +35,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const names = model.namedWeights().filter((x) => x.trainable).map((x) => x.name);
       const run = (deferWeightGrads: boolean) => {
         const before = tf.memory().numTensors;
-        const { value, grads } = tf.variableGrads(() => model.loss(seq, { mode, context: 4, deferWeightGrads }), vars);
+        const { value, grads } = tf.variableGrads(() => model.loss(seq, lossOptions({ mode, context: 4 }), deferWeightGrads), vars);
         const out = vars.map((v) => grads[v.name]!.dataSync().slice() as Float32Array);
         const loss = value.dataSync()[0]!;
         tf.dispose([value, ...Object.values(grads)]);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
-import { CrevNet } from '../src/model/crevnet.js';
+import { CrevNet, lossOptions } from '../src/model/crevnet.js';
 import { loadConfig, type ModelConfig } from '../src/model/config.js';
 
 async function tinyConfig(reversible: boolean, nBlocks?: number[]): Promise<ModelConfig> {
@@ -23,7 +23,7 @@ function sequence(config: ModelConfig, t: number, b: number): tf.Tensor5D {
 /** Per-variable gradients of model.loss, in trainableVariables() order. */
 function lossGrads(model: CrevNet, seq: tf.Tensor5D, mode: 'teacher' | 'rollout' = 'teacher'): { loss: number; grads: Float32Array[] } {
   const vars = model.trainableVariables();
-  const { value, grads } = tf.variableGrads(() => model.loss(seq, mode === 'rollout' ? { mode, context: 3 } : {}), vars);
+  const { value, grads } = tf.variableGrads(() => model.loss(seq, lossOptions(mode === 'rollout' ? { mode, context: 3 } : {})), vars);
   const out = vars.map((v) => grads[v.name]!.dataSync() as Float32Array);
   const loss = value.dataSync()[0]!;
   tf.dispose([value, ...Object.values(grads)]);

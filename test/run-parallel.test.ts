@@ -10,13 +10,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
-import { loadConfig, parseConfig, type ModelConfig } from '../src/model/config.js';
-import { CrevNet } from '../src/model/crevnet.js';
+import { loadConfig, type ModelConfig } from '../src/model/config.js';
+import { CrevNet, DEFAULT_LOSS_OPTIONS } from '../src/model/crevnet.js';
 import { DataParallel, placeSamples, resolveWorkers, shardSizes, sliceSamples } from '../src/run/parallel.js';
 import { train } from '../src/train/trainer.js';
 import { readJsonl, runCli, tempDir, tinyConfig } from './train-helpers.js';
 
-test('shard sizes, sample slicing, worker resolution and the train.workers config key', async () => {
+test('shard sizes, sample slicing and worker resolution', () => {
   assert.deepEqual(shardSizes(4, 2), [2, 2]);
   assert.deepEqual(shardSizes(5, 2), [3, 2]);
   assert.deepEqual(shardSizes(1, 2), [1]);
@@ -33,11 +33,6 @@ test('shard sizes, sample slicing, worker resolution and the train.workers confi
   assert.equal(resolveWorkers('auto', 'tensorflow'), 1);
   assert.ok([1, 2].includes(resolveWorkers('auto', 'wasm')));
 
-  const tiny = JSON.parse(await readFile(join(import.meta.dirname, '..', 'configs', 'tiny.json'), 'utf8')) as { train: Record<string, unknown> };
-  assert.equal(parseConfig(tiny, 'tiny').train.workers, 'auto', "default 'auto'");
-  assert.equal(parseConfig({ ...tiny, train: { ...tiny.train, workers: 2 } }, 'x').train.workers, 2);
-  assert.throws(() => parseConfig({ ...tiny, train: { ...tiny.train, workers: 0 } }, 'x.json'), /x\.json: train\.workers/);
-  assert.throws(() => parseConfig({ ...tiny, train: { ...tiny.train, workers: 'many' } }, 'x.json'), /train\.workers/);
 });
 
 function seqData(cfg: ModelConfig, frames: number, batch: number, seed: number): Float32Array {
@@ -153,7 +148,7 @@ test('errors: a failing main shard and a dead worker reject instead of hanging, 
   const pool = await DataParallel.start(model, 2);
   try {
     await assert.rejects(
-      pool.gradients(data, shape, {}, () => {
+      pool.gradients(data, shape, DEFAULT_LOSS_OPTIONS, () => {
         throw new Error('boom in the main shard');
       }),
       /boom in the main shard/,

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lossCurveSvg, type RunReportInput } from '../src/train/report.js';
-import { TrainConfigSchema } from '../src/model/config.js';
+import { TrainConfigSchema } from '../src/train/config.js';
 
 function input(val: RunReportInput['metrics']['val'], count: number): RunReportInput {
   return {

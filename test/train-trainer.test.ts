@@ -11,13 +11,14 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
-import { NonFiniteLossError, train } from '../src/train/trainer.js';
+import { NonFiniteLossError, train, type TrainOverrides } from '../src/train/trainer.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { UserError } from '../src/runtime/errors.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { loadConfig } from '../src/model/config.js';
 import { recoverCheckpoint } from '../src/train/rundir.js';
+import { silentProgress } from '../src/train/progress.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hashDir, readJsonl, runCli, sleep, startCli, tempDir, tinyConfig } from './train-helpers.js';
 
@@ -150,6 +151,81 @@ test('resume refuses a different model config or seed, accepts a new validation 
   }
 });
 
+/** Re-save the checkpoint `dir` with `edit` applied to its training settings (as a run of an earlier version wrote them). */
+async function rewriteSettings(dir: string, edit: (s: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+  const ck = await loadCheckpoint(dir);
+  try {
+    const state = ck.state as { settings: Record<string, unknown> };
+    const settings = edit(state.settings);
+    await saveCheckpoint(dir, { model: ck.model, optimizerWeights: ck.optimizerWeights, state: { ...state, settings }, train: settings });
+  } finally {
+    ck.model.dispose();
+    for (const w of ck.optimizerWeights ?? []) w.tensor.dispose();
+  }
+}
+
+test('runs of earlier versions: removed options at their off value resume silently; other values refuse --resume in one line but the weights still load, evaluate and start a new run (--init-from)', async () => {
+  await initBackend('wasm');
+  const { dir, cleanup } = await tempDir('crevnet-old-');
+  try {
+    const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 2, checkpointEvery: 1, mode: 'rollout', context: 4, workers: 1, ...FAST });
+    const run = join(dir, 'run');
+    await train({ config: cfg, out: run, stopAt: 1, skipReport: true });
+    // the off values an earlier version saved with every run
+    await rewriteSettings(join(run, 'last'), (s) => ({ ...s, horizonRamp: 0, ssimRamp: 0, clipLoss: true }));
+    const notes: string[] = [];
+    const progress = { ...silentProgress, message: (m: string) => notes.push(m) };
+    const resumed = await train({ out: run, resume: true, stopAt: 2, skipReport: true, progress });
+    assert.equal(resumed.step, 2);
+    assert.equal(resumed.settings.clipLoss, true);
+    assert.ok(!('horizonRamp' in resumed.settings) && !('ssimRamp' in resumed.settings));
+    assert.deepEqual(notes.filter((n) => /ramp|clipLoss/i.test(n)), [], 'no note about the removed options');
+
+    // a run that trained with a ramp (or the SSIM-only clipping) cannot be continued exactly
+    for (const [edit, named] of [
+      [{ horizonRamp: 2 }, 'train\\.horizonRamp = 2 \\(--horizon-ramp\\)'],
+      [{ horizonRamp: 0, ssim: 1, clipLoss: 'ssim' }, 'train\\.clipLoss = "ssim" \\(--clip-loss ssim\\)'],
+    ] as [Record<string, unknown>, string][]) {
+      await rewriteSettings(join(run, 'last'), (s) => ({ ...s, ...edit }));
+      const r = await runCli(['--backend', 'wasm', 'train', '--resume', '--out', run, '--iterations', '3']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(
+        r.stderr.trim(),
+        new RegExp(`^error: \\S+/last: this run trained with ${named}, an option that has been removed, so it cannot be resumed; its weights still load for predict and eval, and crevnet train --config FILE --init-from \\S+/last --out NEW_DIR starts a new run from them$`),
+      );
+    }
+    assert.equal(await stepOf(join(run, 'last')), 2, 'the refused resume left last/ as it was');
+    // the architecture is intact: the checkpoint loads and evaluates
+    const ev = await runCli(['--backend', 'wasm', 'eval', '--model', join(run, 'last'), '--count', '2', '--workers', '1', '--json']);
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.ok(Number.isFinite((JSON.parse(ev.stdout) as { mse: number }).mse));
+    // and a new run starts from its weights: at a vanishing rate and frozen statistics they stay where they were
+    const fresh = join(dir, 'fresh');
+    await train({ config: cfg, out: fresh, initFrom: join(run, 'last'), overrides: { iterations: 1, lr: 1e-30, freezeNorm: true }, skipReport: true });
+    const weights = async (d: string) => {
+      const ck = await loadCheckpoint(d);
+      try {
+        return ck.model.namedWeights().flatMap((w) => Array.from(w.variable.dataSync()));
+      } finally {
+        ck.model.dispose();
+        for (const w of ck.optimizerWeights ?? []) w.tensor.dispose();
+      }
+    };
+    const [from, started] = [await weights(join(run, 'last')), await weights(join(fresh, 'last'))];
+    assert.ok(from.every((v, i) => Math.abs(v - started[i]!) < 1e-20), 'the new run did not start from the checkpoint');
+    const model = CrevNet.create(await loadConfig(cfg), 0);
+    const init = model.namedWeights().flatMap((w) => Array.from(w.variable.dataSync()));
+    model.dispose();
+    assert.ok(init.some((v, i) => Math.abs(v - from[i]!) > 1e-4), 'the checkpoint equals a fresh init: the check above proves nothing');
+    const user = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
+    await assert.rejects(train({ config: 'small', out: join(dir, 'other'), initFrom: join(run, 'last') }), user(/^--init-from \S+: the checkpoint's model \(config "tiny"\) differs from the one --config small describes$/));
+    await assert.rejects(train({ out: run, resume: true, initFrom: join(run, 'last') }), user(/--init-from starts a new run; it cannot be combined with --resume/));
+  } finally {
+    await cleanup();
+  }
+});
+
 test('a SIGKILLed training process resumes from its last checkpoint; no checkpoint dir is ever half-written', async () => {
   await initBackend('wasm');
   const { dir, cleanup } = await tempDir('crevnet-kill-');
@@ -249,12 +325,12 @@ test('a kill between the two renames of a checkpoint swap is recovered from the 
   }
 });
 
-test('the --l1, --ssim, --clip-loss, --horizon-ramp, --ssim-ramp and --freeze-norm settings reach the training loss; a bad value is refused in one line', async () => {
+test('the --mode, --l1, --ssim, --clip-loss and --freeze-norm settings reach the training loss; bad values and removed options are refused in one line', async () => {
   await initBackend('wasm');
   const { dir, cleanup } = await tempDir('crevnet-terms-');
   try {
     const cfg = await tinyConfig(join(dir, 'cfg.json'), { iterations: 1, validationSequences: 2, workers: 1, mode: 'rollout', context: 4 });
-    const firstLoss = async (name: string, overrides: { l1?: number; ssim?: number; clipLoss?: boolean | 'ssim'; horizonRamp?: number; ssimRamp?: number; freezeNorm?: boolean }) => {
+    const firstLoss = async (name: string, overrides: TrainOverrides) => {
       const losses: number[] = [];
       await train({ config: cfg, out: join(dir, name), overrides }, { onStep: (s) => losses.push(s.loss) });
       return losses[0]!;
@@ -265,19 +341,10 @@ test('the --l1, --ssim, --clip-loss, --horizon-ramp, --ssim-ramp and --freeze-no
     const ssim = await firstLoss('ssim', { ssim: 1 });
     assert.ok(l1 > plain && ssim > plain, `plain ${plain}, +L1 ${l1}, +SSIM ${ssim}`);
     assert.notEqual(l1, ssim);
+    assert.notEqual(await firstLoss('teacher', { mode: 'teacher' }), plain);
     // clipping forgives the untrained output's negative values on the black background
     const clipped = await firstLoss('clip', { clipLoss: true });
     assert.ok(clipped < plain, `clipped ${clipped} vs plain ${plain}`);
-    // 'ssim' clips for the SSIM term only: with no SSIM term the loss is the plain one, with it it is not
-    assert.equal(await firstLoss('clip-ssim-only', { clipLoss: 'ssim' }), plain);
-    const ssimClipped = await firstLoss('ssim-clipped', { ssim: 1, clipLoss: 'ssim' });
-    assert.ok(ssimClipped !== ssim, `SSIM term on the clipped prediction ${ssimClipped} vs raw ${ssim}`);
-    // the horizon ramp weighs the fed-back steps more: same model and data, a larger loss
-    const ramped = await firstLoss('ramp', { horizonRamp: 2 });
-    assert.ok(ramped > plain * 1.05, `ramped ${ramped} vs plain ${plain}`);
-    // the SSIM ramp scales the SSIM term only: nothing without one, more with one
-    assert.equal(await firstLoss('ssim-ramp-no-ssim', { ssimRamp: 2 }), plain);
-    assert.ok((await firstLoss('ssim-ramp', { ssim: 1, ssimRamp: 2 })) > ssim, 'SSIM ramp');
     // frozen BatchNorm normalises with the (initial) running statistics, not the batch's: another loss,
     // and the checkpoint's running statistics are still the initial ones
     const frozen = await firstLoss('frozen', { freezeNorm: true });
@@ -294,28 +361,49 @@ test('the --l1, --ssim, --clip-loss, --horizon-ramp, --ssim-ramp and --freeze-no
     const init = await stats('frozen');
     assert.ok(init.length > 0 && init.every((v) => v === 0 || v === 1), 'frozen training changed the running statistics');
     assert.ok((await stats('plain')).some((v) => v !== 0 && v !== 1), 'batch-statistics training left the running statistics at init');
+
+    // the command line's settings arrive as they are: every flag lands in the run's settings
+    const cli = join(dir, 'cli');
+    const r = await runCli([
+      '--backend', 'wasm', 'train', '--config', cfg, '--out', cli, '--iterations', '1', '--batch', '3', '--lr', '0.002', '--seed', '3',
+      '--mode', 'teacher', '--l1', '2', '--ssim', '0.5', '--clip-loss', 'on', '--freeze-norm', 'on', '--grad-clip', '5',
+      '--checkpoint-every', '7', '--validate-every', '9', '--val-count', '3', '--log-every', '1', '--workers', '1',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const { settings } = JSON.parse(await readFile(join(cli, 'last', 'state.json'), 'utf8')) as { settings: Record<string, unknown> };
+    assert.deepEqual(
+      { ...settings, betas: undefined, epsilon: undefined, schedule: undefined },
+      { batch: 3, frames: 8, lr: 0.002, betas: undefined, epsilon: undefined, schedule: undefined, iterations: 1, checkpointEvery: 7, validateEvery: 9, validationSequences: 3, logEvery: 1, gradClip: 5, mode: 'teacher', context: 4, l1: 2, ssim: 0.5, clipLoss: true, freezeNorm: true, seed: 3, workers: 1 },
+    );
+    // a checkpoint's config.json keeps the run's train section, so it is a config the run can be repeated with
+    const saved = JSON.parse(await readFile(join(cli, 'last', 'config.json'), 'utf8')) as { train: unknown };
+    assert.deepEqual(saved.train, settings);
+    // a config holding a removed option at another value than off is refused, and leaves no run directory behind
+    const old = await tinyConfig(join(dir, 'old.json'), { mode: 'rollout', horizonRamp: 2 });
+    const refused = await runCli(['train', '--config', old, '--out', join(dir, 'refused', 'run')]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr.trim(), /^error: \S+old\.json: train\.horizonRamp = 2 \(--horizon-ramp\) is an option that has been removed; remove it from the config$/);
+    assert.ok(!existsSync(join(dir, 'refused')), 'the refused run left its directory');
   } finally {
     await cleanup();
   }
-  for (const [flag, value] of [['--ssim', '-1'], ['--l1', '-0.5'], ['--ssim', 'lots'], ['--horizon-ramp', '-2'], ['--ssim-ramp', 'x']]) {
+  for (const [flag, value] of [['--ssim', '-1'], ['--l1', '-0.5'], ['--ssim', 'lots']]) {
     const r = await runCli(['train', '--config', 'tiny', flag!, value!]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr.trim(), new RegExp(`^error: ${flag} must be a number ≥ 0, got "${value}"`));
   }
-  const ramp = await tempDir('crevnet-ramp-');
-  try {
-    const teacherRamp = await runCli(['train', '--config', 'tiny', '--mode', 'teacher', '--horizon-ramp', '2', '--out', join(ramp.dir, 'run')]);
-    assert.equal(teacherRamp.code, 2, teacherRamp.stderr);
-    assert.match(teacherRamp.stderr.trim(), /^error: .*train\.horizonRamp needs mode "rollout" \(teacher forcing feeds nothing back\)$/);
-    // a refused new run leaves no empty run directory behind
-    assert.ok(!existsSync(join(ramp.dir, 'run')), 'the refused run left its directory');
-  } finally {
-    await ramp.cleanup();
+  for (const flag of ['--horizon-ramp', '--ssim-ramp']) {
+    const r = await runCli(['train', '--config', 'tiny', flag, '2']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), new RegExp(`^error: unknown option '${flag}'$`));
   }
+  const ssimOnly = await runCli(['train', '--config', 'tiny', '--clip-loss', 'ssim']);
+  assert.equal(ssimOnly.code, 2, ssimOnly.stderr);
+  assert.match(ssimOnly.stderr.trim(), /^error: option '--clip-loss <on\|off>' argument 'ssim' is invalid\. Allowed choices are on, off\.$/);
   const bad = await runCli(['train', '--config', 'tiny', '--clip-loss', 'maybe']);
   assert.equal(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr.trim(), /^error: option '--clip-loss <on\|off\|ssim>' argument 'maybe' is invalid\. Allowed choices are on, off, ssim\.$/);
+  assert.match(bad.stderr.trim(), /^error: option '--clip-loss <on\|off>' argument 'maybe' is invalid\. Allowed choices are on, off\.$/);
   const badFreeze = await runCli(['train', '--config', 'tiny', '--freeze-norm', 'yes']);
   assert.equal(badFreeze.code, 2, badFreeze.stderr);
   assert.match(badFreeze.stderr.trim(), /^error: option '--freeze-norm <on\|off>' argument 'yes' is invalid\. Allowed choices are on, off\.$/);

@@ -28,8 +28,8 @@ export interface ConvBenchRow {
   forwardBackwardMs: number;
 }
 
-/** The distinct conv shapes of one training step of `config` at `batch` (teacher forcing batches 17 clips in E/D). */
-export function convShapes(config: ModelConfig, batch: number, clipsPerCall = config.train.frames - 3): ConvShape[] {
+/** The distinct conv shapes of one training step of `config` at `batch`, `clipsPerCall` clips per E/D call (teacher forcing: frames − 3). */
+export function convShapes(config: ModelConfig, batch: number, clipsPerCall: number): ConvShape[] {
   const out: ConvShape[] = [];
   const n = clipsPerCall * batch;
   const seen = new Set<string>();

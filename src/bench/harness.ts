@@ -1,8 +1,9 @@
 /**
  * The benchmark harness behind `crevnet bench` (issue 6): after a warm-up, the median of several
  * repeats of
- *  - trainStepSeconds: one Adam step of model.loss (teacher forcing) on T-frame sequences at batch 4,
- *    data parallel over `workers` threads (train.workers of the config unless given; src/run/parallel.ts);
+ *  - trainStepSeconds: one training step as `crevnet train` runs it (src/train/step.ts trainStep: the
+ *    config's loss options and gradient clipping, Adam) on T-frame sequences at batch 4, data parallel
+ *    over `workers` threads (train.workers of the config unless given; src/run/parallel.ts);
  *  - inferSeqPerSecond: 10→10 model.predict at batch 16;
  *  - roundTripMaxError: max |D(E(x)) − x| on random clips (train-mode and eval-mode BN);
  *  - memory: peak bytes (tf.profile) of one training step, plain autodiff and reversible backprop,
@@ -11,7 +12,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CrevNet } from '../model/crevnet.js';
-import { loadConfig, type ModelConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/config.js';
+import { createOptimizer, loadTrainingConfig, type TrainConfig } from '../train/config.js';
+import { stepContext, trainStep } from '../train/step.js';
 import { median } from './timing.js';
 import { DataParallel, resolveWorkers, type WorkersSetting } from '../run/parallel.js';
 
@@ -43,7 +46,7 @@ export interface MemoryTable {
   blocks: number[];
   plainPeakBytes: (number | null)[];
   reversiblePeakBytes: (number | null)[];
-  /** tfjs bytes held before each step (weights, optimizer state, input), same order as the peaks */
+  /** tfjs bytes held before each step (weights, optimizer state), same order as the peaks */
   plainBaselineBytes: (number | null)[];
   reversibleBaselineBytes: (number | null)[];
   /** why an entry is null, e.g. the model does not implement reversible backprop */
@@ -83,13 +86,35 @@ function randomSequence(t: number, b: number, config: ModelConfig, seed: number)
   return tf.randomUniform([t, b, h, w, c], 0, 1, 'float32', seed) as tf.Tensor5D;
 }
 
-/** One Adam step of the teacher-forced loss; returns the loss value. */
-export function trainStep(model: CrevNet, optimizer: tf.Optimizer, seq: tf.Tensor5D): number {
-  const cost = optimizer.minimize(() => model.loss(seq), true, model.trainableVariables());
-  if (!cost) throw new Error('optimizer.minimize returned no cost');
-  const v = cost.dataSync()[0]!;
-  cost.dispose();
-  return v;
+/** randomSequence's values as an array (a training step takes its batch as data, like `crevnet train`). */
+function randomData(t: number, b: number, config: ModelConfig, seed: number): Float32Array {
+  const seq = randomSequence(t, b, config, seed);
+  try {
+    return (seq.dataSync() as Float32Array).slice();
+  } finally {
+    seq.dispose();
+  }
+}
+
+/** A training step on a fixed batch, as the benchmarks run it; `run` returns the loss. */
+export interface BenchTrainStep {
+  run(): Promise<number>;
+  /** disposes the optimizer (the model and the pool stay the caller's) */
+  dispose(): void;
+}
+
+/**
+ * The training step the benchmarks time: `crevnet train`'s own (src/train/step.ts trainStep, with
+ * `settings`' loss options, gradient clipping and Adam constants) on the time-major float batch `data`
+ * of `shape`, on this thread or over `pool`.
+ */
+export function benchTrainStep(model: CrevNet, settings: TrainConfig, data: Float32Array, shape: [number, number, number, number, number], pool?: DataParallel): BenchTrainStep {
+  const optimizer = createOptimizer(settings);
+  const ctx = stepContext(model, optimizer, settings, pool);
+  return {
+    run: async () => (await trainStep(ctx, data, shape)).loss,
+    dispose: () => optimizer.dispose(),
+  };
 }
 
 /** Median seconds of the async `fn` over `repeats` runs after `warmup` untimed runs. */
@@ -102,17 +127,6 @@ export async function timeSecondsAsync(fn: () => Promise<void>, repeats: number,
     samples.push((performance.now() - t0) / 1000);
   }
   return { median: median(samples), samples };
-}
-
-/** One Adam step of the teacher-forced loss with data-parallel gradients; returns the loss value. */
-export async function parallelTrainStep(pool: DataParallel, optimizer: tf.Optimizer, data: Float32Array, shape: [number, number, number, number, number]): Promise<number> {
-  const { value, grads } = await pool.gradients(data, shape);
-  try {
-    optimizer.applyGradients(grads);
-    return (await value.data())[0]!;
-  } finally {
-    tf.dispose([value, ...Object.values(grads)]);
-  }
 }
 
 /** Median seconds of `fn` over `repeats` runs after `warmup` untimed runs. */
@@ -141,31 +155,30 @@ export function isNotImplemented(err: unknown): boolean {
 
 /**
  * Peak bytes of one training step (tf.profile: the largest tfjs byte count seen after any kernel of the
- * step) with a fresh model and optimizer, and the bytes held just before the step (weights, Adam
- * moments, the input sequence).
+ * step, the step's input tensor included) with a fresh model and optimizer, and the bytes held just
+ * before the step (weights and Adam moments).
  */
-export async function trainStepPeakBytes(config: ModelConfig, batch: number, frames: number, seed: number): Promise<{ peak: number; baseline: number }> {
+export async function trainStepPeakBytes(config: ModelConfig, settings: TrainConfig, batch: number, frames: number, seed: number): Promise<{ peak: number; baseline: number }> {
   const model = CrevNet.create(config, seed);
-  const optimizer = tf.train.adam(config.train.lr);
-  const seq = randomSequence(frames, batch, config, seed + 1);
+  const data = randomData(frames, batch, config, seed + 1);
+  const step = benchTrainStep(model, settings, data, [frames, batch, ...config.imageSize]);
   try {
     // One untimed step first so Adam's moment variables exist and are not counted as the step's peak.
-    trainStep(model, optimizer, seq);
+    await step.run();
     const baseline = tf.memory().numBytes;
-    const info = await tf.profile(() => {
-      trainStep(model, optimizer, seq);
+    const info = await tf.profile(async () => {
+      await step.run();
     });
     return { peak: info.peakBytes, baseline };
   } finally {
-    seq.dispose();
-    optimizer.dispose();
+    step.dispose();
     model.dispose();
   }
 }
 
 export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
   const log = o.log ?? (() => {});
-  const config = await loadConfig(o.config ?? 'small');
+  const { model: config, train: settings } = await loadTrainingConfig(o.config ?? 'small');
   const repeats = o.repeats ?? 5;
   const warmup = o.warmup ?? 1;
   const trainBatch = o.trainBatch ?? 4;
@@ -177,7 +190,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
   const memoryBlocks = o.memoryBlocks ?? [2, 4, 8, 16];
   const memoryFrames = o.memoryFrames ?? frames;
   const tensorsBefore = tf.memory().numTensors;
-  const workers = Math.min(resolveWorkers(o.workers ?? config.train.workers), trainBatch);
+  const workers = Math.min(resolveWorkers(o.workers ?? settings.workers), trainBatch);
 
   const model = CrevNet.create(config, seed);
   const params = model.paramCounts().total;
@@ -188,28 +201,18 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
   let rtEval: number;
   try {
     // Training step.
-    const optimizer = tf.train.adam(config.train.lr);
-    const seq = randomSequence(frames, trainBatch, config, seed + 1);
+    const data = randomData(frames, trainBatch, config, seed + 1);
+    const shape: [number, number, number, number, number] = [frames, trainBatch, ...config.imageSize];
+    log(`train step: batch ${trainBatch}, ${frames} frames, ${workers} thread${workers > 1 ? 's' : ''}, ${warmup} warm-up + ${repeats} timed`);
+    const pool = workers > 1 ? await DataParallel.start(model, workers) : undefined;
+    const step = benchTrainStep(model, settings, data, shape, pool);
     try {
-      log(`train step: batch ${trainBatch}, ${frames} frames, ${workers} thread${workers > 1 ? 's' : ''}, ${warmup} warm-up + ${repeats} timed`);
-      let t: { median: number; samples: number[] };
-      if (workers > 1) {
-        const pool = await DataParallel.start(model, workers);
-        try {
-          const data = (seq.dataSync() as Float32Array).slice();
-          const shape = seq.shape as [number, number, number, number, number];
-          t = await timeSecondsAsync(async () => void (await parallelTrainStep(pool, optimizer, data, shape)), repeats, warmup);
-        } finally {
-          await pool.close();
-        }
-      } else {
-        t = timeSeconds(() => trainStep(model, optimizer, seq), repeats, warmup);
-      }
+      const t = await timeSecondsAsync(async () => void (await step.run()), repeats, warmup);
       trainStepSeconds = t.median;
       trainStepSamples = t.samples;
     } finally {
-      seq.dispose();
-      optimizer.dispose();
+      step.dispose();
+      await pool?.close();
     }
 
     // Inference: 10 → 10 rollouts at batch 16.
@@ -272,7 +275,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
       }
       log(`memory: ${n} blocks, ${reversible ? 'reversible' : 'plain'} backprop`);
       try {
-        const r = await trainStepPeakBytes(cfg, trainBatch, memoryFrames, seed);
+        const r = await trainStepPeakBytes(cfg, settings, trainBatch, memoryFrames, seed);
         list.push(r.peak);
         base.push(r.baseline);
       } catch (err) {

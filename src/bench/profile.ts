@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CrevNet } from '../model/crevnet.js';
-import { loadConfig, type ModelConfig } from '../model/config.js';
-import { trainStep } from './harness.js';
+import type { ModelConfig } from '../model/config.js';
+import { loadTrainingConfig, parseTrainConfig, type TrainConfig } from '../train/config.js';
+import { benchTrainStep } from './harness.js';
 
 export interface KernelStat {
   name: string;
@@ -42,22 +43,29 @@ export interface StepProfile {
   byShape: ShapeStat[];
 }
 
-export async function profileTrainStep(o: { config?: string | ModelConfig; batch?: number; frames?: number; seed?: number; topShapes?: number } = {}): Promise<StepProfile> {
-  const config = typeof o.config === 'object' ? o.config : await loadConfig(o.config ?? 'small');
+/**
+ * Profile one training step (`crevnet train`'s, see benchTrainStep) of a named config, or of a config
+ * object with training settings `train` (default: the train section's defaults).
+ */
+export async function profileTrainStep(
+  o: { config?: string | ModelConfig; train?: TrainConfig; batch?: number; frames?: number; seed?: number; topShapes?: number } = {},
+): Promise<StepProfile> {
+  const { model: config, train: settings } =
+    typeof o.config === 'object' ? { model: o.config, train: o.train ?? parseTrainConfig({}, 'train defaults') } : await loadTrainingConfig(o.config ?? 'small');
   const batch = o.batch ?? 4;
   const frames = o.frames ?? 20;
   const [h, w, c] = config.imageSize;
   const model = CrevNet.create(config, o.seed ?? 0);
-  const optimizer = tf.train.adam(config.train.lr);
-  const seq = tf.randomUniform([frames, batch, h, w, c], 0, 1, 'float32', 1) as tf.Tensor5D;
+  const data = tf.tidy(() => tf.randomUniform([frames, batch, h, w, c], 0, 1, 'float32', 1).dataSync() as Float32Array).slice();
+  const step = benchTrainStep(model, settings, data, [frames, batch, h, w, c]);
   try {
-    trainStep(model, optimizer, seq); // warm-up (XNNPACK operator set-up, Adam state)
+    await step.run(); // warm-up (XNNPACK operator set-up, Adam state)
     let t0 = performance.now();
-    trainStep(model, optimizer, seq);
+    await step.run();
     const plainWallMs = performance.now() - t0;
     t0 = performance.now();
-    const info = await tf.profile(() => {
-      trainStep(model, optimizer, seq);
+    const info = await tf.profile(async () => {
+      await step.run();
     });
     const wallMs = performance.now() - t0;
     const byName = new Map<string, { count: number; totalMs: number }>();
@@ -104,8 +112,7 @@ export async function profileTrainStep(o: { config?: string | ModelConfig; batch
       byShape,
     };
   } finally {
-    seq.dispose();
-    optimizer.dispose();
+    step.dispose();
     model.dispose();
   }
 }

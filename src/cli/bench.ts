@@ -138,7 +138,7 @@ export function register(program: Command): void {
         });
         if (opts.profile) {
           log('profile of one training step');
-          result.profile = await profileTrainStep({ config, batch: opts.batch, frames: opts.frames });
+          result.profile = await profileTrainStep({ config: opts.config, batch: opts.batch, frames: opts.frames });
         }
         if (opts.allBackends) {
           result.otherBackends = [];

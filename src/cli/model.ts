@@ -6,7 +6,9 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { action, parsePositiveInt, printJson, startBackend } from './common.js';
-import { loadConfig, type ModelConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/config.js';
+import { loadTrainingConfig, type TrainConfig } from '../train/config.js';
+import { benchTrainStep } from '../bench/harness.js';
 import { CrevNet, latentShapeFor, macsFor } from '../model/crevnet.js';
 import { blockParamCount, planBlocks } from '../model/block.js';
 import { layerParamCount } from '../model/predictor.js';
@@ -65,25 +67,26 @@ export function roundTripMaxError(model: CrevNet, batch = 2, seed = 1): number {
   });
 }
 
-/** Seconds per training step (loss + gradients + Adam) and predict 10→10 sequences per second. */
-export function timeModel(model: CrevNet, o: { batch: number; frames: number; steps: number; predictBatch: number }): { secondsPerStep: number; cpuSecondsPerStep: number; predictSequencesPerSecond: number } {
+/**
+ * Seconds per training step (`crevnet train`'s step with `settings`' loss options, clipping and Adam;
+ * see benchTrainStep) and predict 10→10 sequences per second.
+ */
+export async function timeModel(
+  model: CrevNet,
+  settings: TrainConfig,
+  o: { batch: number; frames: number; steps: number; predictBatch: number },
+): Promise<{ secondsPerStep: number; cpuSecondsPerStep: number; predictSequencesPerSecond: number }> {
   const [h, w, c] = model.config.imageSize;
-  const seq = tf.randomUniform([o.frames, o.batch, h, w, c], 0, 1, 'float32', 3) as tf.Tensor5D;
-  const opt = tf.train.adam(model.config.train.lr);
-  const vars = model.trainableVariables();
-  const step = () => {
-    const cost = opt.minimize(() => model.loss(seq), true, vars)!;
-    cost.dataSync();
-    cost.dispose();
-  };
+  const data = tf.tidy(() => tf.randomUniform([o.frames, o.batch, h, w, c], 0, 1, 'float32', 3).dataSync() as Float32Array).slice();
+  const step = benchTrainStep(model, settings, data, [o.frames, o.batch, h, w, c]);
   try {
-    step(); // warm-up (kernel setup, Adam slots)
+    await step.run(); // warm-up (kernel setup, Adam slots)
     const wall: number[] = [];
     const cpu: number[] = [];
     for (let i = 0; i < o.steps; i++) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      step();
+      await step.run();
       wall.push((performance.now() - t0) / 1000);
       const d = process.cpuUsage(c0);
       cpu.push((d.user + d.system) / 1e6);
@@ -98,8 +101,7 @@ export function timeModel(model: CrevNet, o: { batch: number; frames: number; st
     tf.dispose([p, ctx]);
     return { secondsPerStep: median(wall), cpuSecondsPerStep: median(cpu), predictSequencesPerSecond: o.predictBatch / dt };
   } finally {
-    seq.dispose();
-    opt.dispose();
+    step.dispose();
   }
 }
 
@@ -117,24 +119,24 @@ export function register(program: Command): void {
     .description('show a model configuration: blocks, predictor layers, shapes, parameter counts, round-trip error')
     .requiredOption('--config <file|name>', 'paper | small | tiny | path to a config JSON')
     .option('--json', 'print JSON { params, latentShape, roundTripMaxError, … }')
-    .option('--time', 'also time one training step (loss + gradients + Adam) and predict 10→10 throughput')
+    .option('--time', 'also time one training step (as crevnet train runs it: loss, gradients, clipping, Adam) and predict 10→10 throughput')
     .option('--batch <n>', 'batch for --time (default: the config\'s train.batch)', parsePositiveInt('--batch'))
     .option('--steps <n>', 'timed training steps for --time (median reported)', parsePositiveInt('--steps'), 3)
     .option('--bench-conv3d', 'also time the 3×3×3 conv variants (forward, forward+backward) at this config\'s shapes')
     .action(
       action(async (opts: ModelOptions, cmd: Command) => {
-        const config = await loadConfig(opts.config);
+        const { model: config, train: settings } = await loadTrainingConfig(opts.config);
         const be = await startBackend(cmd);
-        const model = CrevNet.create(config, config.train.seed);
+        const model = CrevNet.create(config, settings.seed);
         try {
           const params = model.paramCounts();
           const latentShape = model.latentShape();
           const err = roundTripMaxError(model);
           const macs = macsFor(config);
           const timing = opts.time
-            ? timeModel(model, { batch: opts.batch ?? config.train.batch, frames: config.train.frames, steps: opts.steps ?? 3, predictBatch: 16 })
+            ? await timeModel(model, settings, { batch: opts.batch ?? settings.batch, frames: settings.frames, steps: opts.steps ?? 3, predictBatch: 16 })
             : undefined;
-          const convBench = opts.benchConv3d ? benchConv3d(convShapes(config, opts.batch ?? config.train.batch)) : undefined;
+          const convBench = opts.benchConv3d ? benchConv3d(convShapes(config, opts.batch ?? settings.batch, settings.frames - 3)) : undefined;
           if (opts.json) {
             const out: Record<string, unknown> = {
               name: config.name,
@@ -145,7 +147,7 @@ export function register(program: Command): void {
               macs,
               blocks: summaryRows(config),
             };
-            if (timing) out.timing = { batch: opts.batch ?? config.train.batch, frames: config.train.frames, ...timing };
+            if (timing) out.timing = { batch: opts.batch ?? settings.batch, frames: settings.frames, ...timing };
             if (convBench) out.conv3d = convBench;
             printJson(out);
             return;
@@ -163,7 +165,7 @@ export function register(program: Command): void {
           ];
           if (timing) {
             lines.push(
-              `training step   ${timing.secondsPerStep.toFixed(3)} s (cpu ${timing.cpuSecondsPerStep.toFixed(3)} s) at batch ${opts.batch ?? config.train.batch}, ${config.train.frames} frames`,
+              `training step   ${timing.secondsPerStep.toFixed(3)} s (cpu ${timing.cpuSecondsPerStep.toFixed(3)} s) at batch ${opts.batch ?? settings.batch}, ${settings.frames} frames`,
               `predict 10→10   ${timing.predictSequencesPerSecond.toFixed(1)} sequences/s at batch 16`,
             );
           }

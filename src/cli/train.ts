@@ -1,32 +1,28 @@
 /** `crevnet train`: parse, run src/train/trainer.ts, print a summary. Ctrl-C saves and exits 0. */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { action, parseIntOption, parseNonNegativeNumber, parseNumberOption, parsePositiveInt, parseWorkers, startBackend } from './common.js';
 import { train, type TrainOverrides } from '../train/trainer.js';
 import { autoProgress } from '../train/progress.js';
 import { formatDuration } from '../train/progress.js';
 
-interface TrainCliOptions {
+/**
+ * The parsed flags: every training setting's flag is named after its key (--clip-loss → clipLoss) and
+ * parsed to the setting's value, so the settings pass to train() as they are; the rest run the command.
+ */
+interface TrainCliOptions extends TrainOverrides {
   config?: string;
   out?: string;
   resume?: boolean;
-  iterations?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  mode?: 'teacher' | 'rollout';
-  l1?: number;
-  ssim?: number;
-  clipLoss?: 'on' | 'off' | 'ssim';
-  horizonRamp?: number;
-  ssimRamp?: number;
-  freezeNorm?: 'on' | 'off';
-  gradClip?: number;
-  checkpointEvery?: number;
-  validateEvery?: number;
+  initFrom?: string;
+  /** train.validationSequences */
   valCount?: number;
-  logEvery?: number;
   stopAt?: number;
-  workers?: number | 'auto';
+}
+
+/** 'on' | 'off' → true | false. */
+function parseOnOff(value: string): boolean {
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new InvalidArgumentError('Allowed choices are on, off.');
 }
 
 /** The command line as a shell would need it (arguments with spaces or quotes are quoted). */
@@ -43,6 +39,7 @@ export function register(program: Command): void {
     .option('--config <name|file>', 'model + training config: paper, medium, small, tiny or a .json file (required for a new run)')
     .option('--out <dir>', 'run directory (default outputs/runs/<config>-<time>)')
     .option('--resume', 'continue the run in --out from its last/ checkpoint, exactly')
+    .option('--init-from <checkpoint>', 'start a new run from the weights of a checkpoint directory (same model as --config; fresh optimizer, schedule and data)')
     .option('--iterations <n>', 'total iterations of the run (schedule length)', parsePositiveInt('--iterations'))
     .option('--batch <n>', 'sequences per iteration', parsePositiveInt('--batch'))
     .option('--lr <x>', 'learning rate (peak for one-cycle)', parseNumberOption('--lr'))
@@ -50,14 +47,8 @@ export function register(program: Command): void {
     .addOption(new Option('--mode <mode>', "loss: 'teacher' forcing (paper) or the test-time 'rollout'").choices(['teacher', 'rollout']))
     .option('--l1 <w>', 'add w·mean|prediction − truth| to the MSE loss (train.l1; 0 = MSE only, as in the paper)', parseNonNegativeNumber('--l1'))
     .option('--ssim <w>', 'add w·mean(1 − SSIM(prediction, truth)) to the loss (train.ssim; 0 = off)', parseNonNegativeNumber('--ssim'))
-    .addOption(
-      new Option('--clip-loss <on|off|ssim>', 'score predictions clipped to [0, 1] as SSIM and PSNR do (train.clipLoss): beyond-range values on the truth\'s side cost nothing; ssim: in the SSIM term only').choices(['on', 'off', 'ssim']),
-    )
-    .option('--horizon-ramp <r>', 'rollout: weight the fed-back steps\' loss from 1 up to 1 + r at the last, far frame (train.horizonRamp; 0 = flat)', parseNonNegativeNumber('--horizon-ramp'))
-    .option('--ssim-ramp <r>', 'rollout: the same ramp on the SSIM term alone, from --ssim up to (1 + r)·--ssim (train.ssimRamp; 0 = flat)', parseNonNegativeNumber('--ssim-ramp'))
-    .addOption(
-      new Option('--freeze-norm <on|off>', 'BatchNorm with the running statistics, frozen, as the test rollout normalises (train.freezeNorm; for fine-tuning a trained model)').choices(['on', 'off']),
-    )
+    .option('--clip-loss <on|off>', "score predictions clipped to [0, 1] as SSIM and PSNR do (train.clipLoss): beyond-range values on the truth's side cost nothing", parseOnOff)
+    .option('--freeze-norm <on|off>', 'BatchNorm with the running statistics, frozen, as the test rollout normalises (train.freezeNorm; for fine-tuning a trained model)', parseOnOff)
     .option('--grad-clip <x>', 'clip gradients to this global norm', parseNumberOption('--grad-clip'))
     .option('--checkpoint-every <n>', 'iterations between checkpoints', parsePositiveInt('--checkpoint-every'))
     .option('--validate-every <n>', 'iterations between validations', parsePositiveInt('--validate-every'))
@@ -68,25 +59,8 @@ export function register(program: Command): void {
     .action(
       action(async (opts: TrainCliOptions, cmd: Command) => {
         const be = await startBackend(cmd);
-        const overrides: TrainOverrides = {
-          iterations: opts.iterations,
-          batch: opts.batch,
-          lr: opts.lr,
-          seed: opts.seed,
-          mode: opts.mode,
-          l1: opts.l1,
-          ssim: opts.ssim,
-          clipLoss: opts.clipLoss === undefined ? undefined : opts.clipLoss === 'ssim' ? 'ssim' : opts.clipLoss === 'on',
-          horizonRamp: opts.horizonRamp,
-          ssimRamp: opts.ssimRamp,
-          freezeNorm: opts.freezeNorm === undefined ? undefined : opts.freezeNorm === 'on',
-          gradClip: opts.gradClip,
-          checkpointEvery: opts.checkpointEvery,
-          validateEvery: opts.validateEvery,
-          validationSequences: opts.valCount,
-          logEvery: opts.logEvery,
-          workers: opts.workers,
-        };
+        const { config, out, resume, initFrom, valCount, stopAt, ...settings } = opts;
+        const overrides: TrainOverrides = { ...settings, validationSequences: valCount };
         const controller = new AbortController();
         let signals = 0;
         const onSignal = (sig: NodeJS.Signals) => {
@@ -105,7 +79,7 @@ export function register(program: Command): void {
         progress.message(`backend ${be.backend}`);
         try {
           const r = await train(
-            { config: opts.config, out: opts.out, resume: opts.resume, overrides, stopAt: opts.stopAt, signal: controller.signal, command: commandLine(), progress },
+            { config, out, resume, initFrom, overrides, stopAt, signal: controller.signal, command: commandLine(), progress },
             {},
           );
           const best = r.best ? `best validation SSIM ${r.best.value.toFixed(4)} (MSE ${r.best.mse.toFixed(1)}) at iteration ${r.best.step}` : 'no validation yet';

@@ -1,7 +1,8 @@
 /**
  * Checkpoints: one directory, written atomically, verified on load.
  *
- *   config.json     the model + train config (file form, configToJson)
+ *   config.json     the model config in file form (configToJson); a training checkpoint's also holds
+ *                   the run's train section, carried verbatim (`train`: the model needs only the architecture)
  *   model.json      tfjs weights manifest: { format, weightsManifest: [{ paths: ['weights.bin'], weights: [{name,shape,dtype}] }] }
  *   weights.bin     all model weights incl. BN running stats (non-trainable), float32, manifest order
  *   optimizer.json  (optional) weights manifest of the optimizer state → optimizer.bin
@@ -36,12 +37,16 @@ export interface CheckpointContents {
   model: CrevNet;
   optimizerWeights?: NamedTensor[];
   state?: Record<string, unknown>;
+  /** the train section of config.json (training settings; not interpreted here) */
+  train?: Record<string, unknown>;
 }
 
 export interface LoadedCheckpoint {
   model: CrevNet;
   optimizerWeights?: NamedTensor[];
   state: Record<string, unknown>;
+  /** the train section of config.json as saved, if any (not validated: running the model does not need it) */
+  train?: Record<string, unknown>;
 }
 
 interface FileEntry {
@@ -112,7 +117,7 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents): Promis
   files['model.json'] = Buffer.from(
     JSON.stringify(weightsJson(model.specs, 'weights.bin', Object.fromEntries(named.map((w) => [w.name, w.trainable]))), null, 1),
   );
-  files['config.json'] = Buffer.from(`${JSON.stringify(configToJson(c.model.config), null, 2)}\n`);
+  files['config.json'] = Buffer.from(`${JSON.stringify(configToJson(c.model.config, c.train), null, 2)}\n`);
   if (c.optimizerWeights && c.optimizerWeights.length > 0) {
     const opt = await encode(c.optimizerWeights);
     files['optimizer.bin'] = opt.data;
@@ -220,7 +225,8 @@ function decodeWeightsFile(files: Map<string, Uint8Array>, jsonName: string, wha
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const what = `checkpoint ${dir}`;
   const files = await readVerified(dir);
-  const config = parseConfig(parseJsonBytes(files.get('config.json')!, 'config.json', what), `${what}: config.json`);
+  const configJson = parseJsonBytes<{ train?: Record<string, unknown> }>(files.get('config.json')!, 'config.json', what);
+  const config = parseConfig(configJson, `${what}: config.json`);
   const weights = decodeWeightsFile(files, 'model.json', what);
   let model: CrevNet;
   try {
@@ -232,6 +238,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     const state = parseJsonBytes<unknown>(files.get('state.json')!, 'state.json', what);
     if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new UserError(`${what}: state.json must hold an object`);
     const out: LoadedCheckpoint = { model, state: state as Record<string, unknown> };
+    if (configJson.train !== undefined) out.train = configJson.train;
     if (files.has('optimizer.json')) out.optimizerWeights = decodeWeightsFile(files, 'optimizer.json', what, true);
     return out;
   } catch (err) {

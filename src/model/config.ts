@@ -1,10 +1,12 @@
 /**
- * Model + training configuration: zod schemas, named configs (configs/*.json), validation.
+ * Model configuration (the architecture): zod schema, named configs (configs/*.json), validation.
  *
  * File format (configs/small.json):
  *   { "name": "small", "model": { imageSize, nBlocks, strides, predictorLayers, ... }, "train": { ... } }
- * `loadConfig` flattens the `model` section into a ModelConfig and attaches the (defaulted) `train`
- * section as `config.train`. Every problem is a one-line UserError naming the field, e.g.
+ * `loadConfig` flattens the `model` section into a ModelConfig. The `train` section is the training
+ * layer's (src/train/config.ts): a model is built and run from the architecture alone, so here it is
+ * only required to be an object and is handed on verbatim (`readConfigFile`, checkpoint config.json).
+ * Every problem is a one-line UserError naming the field, e.g.
  *   configs/x.json: model.predictorLayers must be even (got 3)
  */
 import { readFile } from 'node:fs/promises';
@@ -18,73 +20,6 @@ export const BUILTIN_CONFIGS = ['paper', 'medium', 'small', 'tiny'] as const;
 export type BuiltinConfigName = (typeof BUILTIN_CONFIGS)[number];
 
 const posInt = z.number().int().min(1);
-
-export const ScheduleSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('constant') }),
-  /** lr × gamma at each milestone (authors: ×0.2 after 250k iterations) */
-  z.strictObject({
-    type: z.literal('step'),
-    milestones: z.array(posInt).default([]),
-    gamma: z.number().gt(0).max(1).default(0.2),
-  }),
-  /** PyTorch OneCycleLR semantics; `train.lr` is the peak (max_lr) */
-  z.strictObject({
-    type: z.literal('onecycle'),
-    pctStart: z.number().gt(0).lt(1).default(0.3),
-    divFactor: z.number().gt(0).default(25),
-    finalDivFactor: z.number().gt(0).default(1e4),
-    anneal: z.enum(['cos', 'linear']).default('cos'),
-  }),
-]);
-export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
-
-export const TrainConfigSchema = z.strictObject({
-  batch: posInt.default(4),
-  /** frames per training sequence (20 = 10 context + 10 future in the paper) */
-  frames: z.number().int().min(4).default(20),
-  /** known frames K for mode 'rollout' and for validation (K ≥ 3) */
-  context: z.number().int().min(3).default(10),
-  lr: z.number().gt(0).default(5e-4),
-  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
-  epsilon: z.number().gt(0).default(1e-8),
-  schedule: ScheduleSchema.prefault({ type: 'constant' }),
-  iterations: posInt.default(10000),
-  checkpointEvery: posInt.default(1000),
-  validateEvery: posInt.default(1000),
-  validationSequences: posInt.default(256),
-  logEvery: posInt.default(50),
-  /** global-norm gradient clipping; null = off (the paper does not clip) */
-  gradClip: z.number().gt(0).nullable().default(null),
-  mode: z.enum(['teacher', 'rollout']).default('teacher'),
-  /** weight of an L1 term added to the MSE loss (0 = the paper's loss; E3D-LSTM trains on L1 + L2) */
-  l1: z.number().min(0).default(0),
-  /** weight of an added SSIM term, mean over frames of (1 − SSIM) (0 = off; src/model/ssim-loss.ts) */
-  ssim: z.number().min(0).default(0),
-  /**
-   * score predictions as clipped to [0, 1] like SSIM and PSNR do (src/model/crevnet-loss.ts scoredAsClipped):
-   * true in every loss term, 'ssim' in the SSIM term only (MSE and L1 stay raw, like the metrics' MSE and MAE)
-   */
-  clipLoss: z.union([z.boolean(), z.literal('ssim')]).default(false),
-  /** mode 'rollout': the fed-back steps' loss weight rises linearly from 1 to 1 + horizonRamp at the last step (0 = flat) */
-  horizonRamp: z.number().min(0).default(0),
-  /** mode 'rollout': the SSIM term's weight on the fed-back steps rises linearly from ssim to (1 + ssimRamp)·ssim (0 = flat) */
-  ssimRamp: z.number().min(0).default(0),
-  /**
-   * BatchNorm in training uses the running statistics, frozen, as evaluation does (false = batch statistics,
-   * the paper's rule). Why: the test rollout normalises every clip with fixed statistics, while batch
-   * statistics rescale each fed-back clip by its own (faded) contrast; frozen, training optimises the very
-   * function the test runs. For fine-tuning a trained model; no effect with group norm.
-   */
-  freezeNorm: z.boolean().default(false),
-  seed: z.number().int().min(0).default(0),
-  /**
-   * threads per training step (data parallel over worker_threads, src/train/parallel.ts): a count, or
-   * 'auto' = min(2, available cores) on the single-threaded wasm/cpu backends and 1 on tensorflow.
-   * With more than one, BatchNorm batch statistics are per shard (a documented deviation).
-   */
-  workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
-});
-export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 
 export const ModelSectionSchema = z.strictObject({
   /** [height, width, channels] of a frame */
@@ -109,7 +44,8 @@ export const ConfigFileSchema = z.strictObject({
   name: z.string().min(1).optional(),
   description: z.string().optional(),
   model: ModelSectionSchema,
-  train: TrainConfigSchema.prefault({}),
+  /** the training section, validated by the training layer (src/train/config.ts) */
+  train: z.looseObject({}).optional(),
 });
 export type ConfigFile = z.input<typeof ConfigFileSchema>;
 
@@ -125,7 +61,6 @@ export interface ModelConfig {
   predictorLayers: number;
   reversibleBackprop: boolean;
   norm: 'batch' | 'group';
-  train: TrainConfig;
 }
 
 function fieldPath(path: readonly PropertyKey[]): string {
@@ -153,8 +88,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function issueMessage(issue: z.core.$ZodIssue, root: unknown): string {
-  const path = fieldPath(issue.path);
+/**
+ * One zod issue as a line naming the field, e.g. "model.predictorLayers must be ≥ 1 (got number 0)";
+ * `prefix` is prepended to the field path (e.g. ['train'] when `root` is the train section).
+ */
+export function issueMessage(issue: z.core.$ZodIssue, root: unknown, prefix: readonly PropertyKey[] = []): string {
+  const path = fieldPath([...prefix, ...issue.path]);
   const got = valueAt(root, issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
@@ -233,7 +172,6 @@ export function parseConfig(json: unknown, source: string, defaultName?: string)
     predictorLayers: m.predictorLayers,
     reversibleBackprop: m.reversibleBackprop,
     norm: m.norm,
-    train: r.data.train,
   };
   if (r.data.description !== undefined) cfg.description = r.data.description;
   return cfg;
@@ -244,14 +182,17 @@ export function validateConfig(cfg: ModelConfig, source = 'config'): ModelConfig
   return parseConfig(configToJson(cfg), source, cfg.name);
 }
 
-/** The file form of a config (what configs/*.json and checkpoint config.json hold). */
-export function configToJson(cfg: ModelConfig): {
+/** A config in file form (what configs/*.json and checkpoint config.json hold). */
+export interface ConfigJson {
   name: string;
   description?: string;
   model: Record<string, unknown>;
-  train: TrainConfig;
-} {
-  const out: { name: string; description?: string; model: Record<string, unknown>; train: TrainConfig } = {
+  train?: Record<string, unknown>;
+}
+
+/** The file form of a config; `train`, when given, becomes its train section (what configs/*.json and checkpoint config.json hold). */
+export function configToJson(cfg: ModelConfig, train?: Record<string, unknown>): ConfigJson {
+  const out: ConfigJson = {
     name: cfg.name,
     model: {
       imageSize: cfg.imageSize,
@@ -263,8 +204,8 @@ export function configToJson(cfg: ModelConfig): {
       reversibleBackprop: cfg.reversibleBackprop,
       norm: cfg.norm,
     },
-    train: cfg.train,
   };
+  if (train !== undefined) out.train = train;
   if (cfg.description !== undefined) out.description = cfg.description;
   return out;
 }
@@ -274,8 +215,16 @@ export function configsDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
 }
 
-/** 'paper' | 'small' | 'tiny' | path/to/file.json → validated config. */
-export async function loadConfig(nameOrPath: string): Promise<ModelConfig> {
+/** A config file read and its model section validated; `train` is its train section as written (unvalidated). */
+export interface ConfigFileContents {
+  model: ModelConfig;
+  train: Record<string, unknown>;
+  /** how error messages name the file, e.g. "configs/small.json" */
+  source: string;
+}
+
+/** 'paper' | 'medium' | 'small' | 'tiny' | path/to/file.json → the validated model and the raw train section. */
+export async function readConfigFile(nameOrPath: string): Promise<ConfigFileContents> {
   const builtin = (BUILTIN_CONFIGS as readonly string[]).includes(nameOrPath) && !existsSync(nameOrPath);
   const path = builtin ? join(configsDir(), `${nameOrPath}.json`) : nameOrPath;
   const source = builtin ? `configs/${nameOrPath}.json` : nameOrPath;
@@ -295,5 +244,11 @@ export async function loadConfig(nameOrPath: string): Promise<ModelConfig> {
   } catch (err) {
     throw new UserError(`${source}: invalid JSON (${(err as Error).message})`);
   }
-  return parseConfig(json, source, basename(path).replace(/\.json$/i, ''));
+  const model = parseConfig(json, source, basename(path).replace(/\.json$/i, ''));
+  return { model, train: { ...((json as { train?: Record<string, unknown> }).train ?? {}) }, source };
+}
+
+/** 'paper' | 'medium' | 'small' | 'tiny' | path/to/file.json → validated model config. */
+export async function loadConfig(nameOrPath: string): Promise<ModelConfig> {
+  return (await readConfigFile(nameOrPath)).model;
 }

@@ -6,7 +6,9 @@
  * order (E₁, D₁, E₂, D₂, …), so the numbers equal separate calls per clip.
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { UserError } from '../runtime/errors.js';
+import { issueMessage } from './config.js';
 import { checkSequence, clipBatch, nextInput } from './clips.js';
 import { customOp } from './custom-op.js';
 import { deferWeightGrads } from './deferred-weight-grads.js';
@@ -16,51 +18,46 @@ import { concatRows, sumSquaredError, sumSquaredPlusAbsError } from './ops.js';
 import { sumSsimLoss } from './ssim-loss.js';
 import { predictorStep, zeroState, type PreparedLayer, type PredictorState } from './predictor.js';
 
-export type LossMode = 'teacher' | 'rollout';
+/**
+ * The loss options: one object, validated once here (a training config's train section embeds this
+ * schema, src/train/config.ts) and passed whole to the loss; adding a loss option touches this schema,
+ * the `crevnet train` flag and `sequenceLoss`.
+ */
+export const LossOptionsSchema = z.strictObject({
+  /** 'teacher' forcing (the paper) or 'rollout' (the test-time loop as the training graph) */
+  mode: z.enum(['teacher', 'rollout']).default('teacher'),
+  /** known frames K for mode 'rollout' and for validation (K ≥ 3; the loss clamps it to T) */
+  context: z.number().int().min(3).default(10),
+  /** weight of an L1 term added to the MSE loss, Σ mean|X̂ − X| (0 = the paper's loss; E3D-LSTM trains on L1 + L2) */
+  l1: z.number().min(0).default(0),
+  /** weight of an added SSIM term, Σ mean over frames (1 − SSIM(X̂, X)) (0 = off; src/model/ssim-loss.ts) */
+  ssim: z.number().min(0).default(0),
+  /**
+   * score the prediction clipped to [0, 1] in every loss term, as SSIM and PSNR see it (see scoredAsClipped):
+   * a value below 0 where the truth is 0, or above 1 where it is 1, costs nothing
+   */
+  clipLoss: z.boolean().default(false),
+  /**
+   * BatchNorm in training uses the running statistics, frozen, as evaluation does (false = batch statistics,
+   * the paper's rule). Why: the test rollout normalises every clip with fixed statistics, while batch
+   * statistics rescale each fed-back clip by its own (faded) contrast; frozen, training optimises the very
+   * function the test runs. Only affine γ, β and the convolutions learn. For fine-tuning a trained model;
+   * no effect with group norm.
+   */
+  freezeNorm: z.boolean().default(false),
+});
+/** Validated loss options (every field present); build with `lossOptions`. */
+export type LossOptions = z.output<typeof LossOptionsSchema>;
+export type LossMode = LossOptions['mode'];
 
-export interface LossOptions {
-  /** 'teacher' (paper, default) or 'rollout' (test-time loop as the training graph) */
-  mode?: LossMode;
-  /** known frames K for 'rollout' (default config.train.context, clamped to T) */
-  context?: number;
-  /**
-   * compute each predictor weight's gradient once over all clip steps (default true) instead of once
-   * per step; the same gradient up to float summation order (false = the per-use reference path)
-   */
-  deferWeightGrads?: boolean;
-  /** weight of an added L1 term, Σ mean|X̂ − X| (default 0 = the paper's pure MSE) */
-  l1?: number;
-  /** weight of an added SSIM term, Σ mean over frames (1 − SSIM(X̂, X)) (default 0; src/model/ssim-loss.ts) */
-  ssim?: number;
-  /**
-   * score the prediction clipped to [0, 1], as SSIM and PSNR see it (default false): a value below 0 where
-   * the truth is 0, or above 1 where it is 1, costs nothing (see scoredAsClipped). true: in every loss
-   * term; 'ssim': in the SSIM term only, so MSE and L1 stay raw like the metrics' MSE and MAE.
-   */
-  clipLoss?: boolean | 'ssim';
-  /**
-   * 'rollout' only: weight the fed-back steps' loss (the frames the test scores) by a linear ramp from 1 at
-   * the first (step K−2) to 1 + horizonRamp at the last (default 0 = all steps weigh 1). Why: the far
-   * frames appear in fewer clips than the middle ones and are the ones that lose to all-black frames.
-   */
-  horizonRamp?: number;
-  /**
-   * 'rollout' only: the same ramp on the SSIM term alone, from ssim at step K−2 to (1 + ssimRamp)·ssim at the
-   * last step (default 0). Why: under uncertainty MSE favours the blurred mean, whose haze costs SSIM on empty
-   * windows, while SSIM can prefer black; this shifts the far frames' balance toward SSIM.
-   */
-  ssimRamp?: number;
-  /**
-   * BatchNorm with the running statistics, frozen and not updated, as the test rollout normalises (default
-   * false: batch statistics, running stats updated). Only affine γ, β and the convolutions learn.
-   */
-  freezeNorm?: boolean;
-}
+/** The paper's loss: teacher forcing, MSE only. */
+export const DEFAULT_LOSS_OPTIONS: Readonly<LossOptions> = Object.freeze(LossOptionsSchema.parse({}));
 
-/** The ramp's weight of clip step i: 1 before `first`, then linear to 1 + ramp at `last`. */
-export function horizonWeight(i: number, first: number, last: number, ramp: number): number {
-  if (ramp === 0 || i < first) return 1;
-  return last === first ? 1 + ramp : 1 + (ramp * (i - first)) / (last - first);
+/** Validate loss options (absent fields take their defaults); a bad value is a one-line UserError. */
+export function lossOptions(input: z.input<typeof LossOptionsSchema> = {}, source = 'loss options'): LossOptions {
+  const r = LossOptionsSchema.safeParse(input);
+  if (!r.success) throw new UserError(`${source}: ${issueMessage(r.error.issues[0]!, input)}`);
+  return r.data;
 }
 
 /**
@@ -87,40 +84,28 @@ function deferLayerGrads(l: PreparedLayer): PreparedLayer {
 }
 
 /**
- * Σ over the T−3 clip steps of w_i·(mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] [+ ssim·mean_frames(1 − SSIM)])
- * (w_i = horizonWeight, 1 unless horizonRamp > 0; the SSIM term's own ramp, ssimRamp, likewise)
- * for a time-major sequence (X̂ optionally scoredAsClipped, in every term or in the SSIM term only)
- * [T,B,H,W,C] (T ≥ 4).
+ * Σ over the T−3 clip steps of mean((X̂_i − X_i)²) [+ l1·mean|X̂_i − X_i|] [+ ssim·mean_frames(1 − SSIM)]
+ * for a time-major sequence [T,B,H,W,C] (T ≥ 4), X̂ optionally scoredAsClipped (opts.clipLoss).
  * BatchNorm in train mode (running stats are updated), or with frozen running stats (opts.freezeNorm).
+ * `deferGrads` (default true) computes each predictor weight's gradient once over all clip steps
+ * instead of once per step: the same gradient up to float summation order (false = the per-use
+ * reference path).
  */
-export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions): tf.Scalar {
+export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions, deferGrads = true): tf.Scalar {
   const config = p.config;
   const [t, b] = checkSequence(config, seq, 'loss: sequence', 4);
-  const mode = opts.mode ?? 'teacher';
-  if (mode !== 'teacher' && mode !== 'rollout') throw new UserError(`loss: unknown mode "${String(mode)}"`);
-  const k = mode === 'rollout' ? Math.min(opts.context ?? config.train.context, t) : t;
-  if (!Number.isInteger(k) || k < 3) throw new UserError(`loss: context must be an integer ≥ 3, got ${String(opts.context)}`);
-  const l1 = opts.l1 ?? 0;
-  if (!Number.isFinite(l1) || l1 < 0) throw new UserError(`loss: l1 weight must be a finite number ≥ 0, got ${String(opts.l1)}`);
-  const ssim = opts.ssim ?? 0;
-  if (!Number.isFinite(ssim) || ssim < 0) throw new UserError(`loss: ssim weight must be a finite number ≥ 0, got ${String(opts.ssim)}`);
-  const ramp = opts.horizonRamp ?? 0;
-  if (!Number.isFinite(ramp) || ramp < 0) throw new UserError(`loss: horizonRamp must be a finite number ≥ 0, got ${String(opts.horizonRamp)}`);
-  if (ramp > 0 && mode !== 'rollout') throw new UserError('loss: horizonRamp needs mode "rollout" (teacher forcing feeds nothing back)');
-  const ssimRamp = opts.ssimRamp ?? 0;
-  if (!Number.isFinite(ssimRamp) || ssimRamp < 0) throw new UserError(`loss: ssimRamp must be a finite number ≥ 0, got ${String(opts.ssimRamp)}`);
-  if (ssimRamp > 0 && mode !== 'rollout') throw new UserError('loss: ssimRamp needs mode "rollout" (teacher forcing feeds nothing back)');
+  const { mode, l1, ssim } = opts;
+  const k = mode === 'rollout' ? Math.min(opts.context, t) : t;
   const steps = t - 3;
   const [h, w, c] = config.imageSize;
   // Sums over the clip's pixels: the total is divided by one clip's size (3·b·h·w·c) at the end, so the
   // SSIM term is scaled by h·w (Σ over its 3·b·c frames of (1 − SSIM) becomes a per-frame mean).
-  const frameError = (yRaw: tf.Tensor, target: tf.Tensor, ssimScale = 1): tf.Scalar => {
-    const clipped = opts.clipLoss ? scoredAsClipped(yRaw, target) : yRaw;
-    const y = opts.clipLoss === 'ssim' ? yRaw : clipped;
+  const frameError = (yRaw: tf.Tensor, target: tf.Tensor): tf.Scalar => {
+    const y = opts.clipLoss ? scoredAsClipped(yRaw, target) : yRaw;
     const pixels = l1 > 0 ? sumSquaredPlusAbsError(y, target, l1) : sumSquaredError(y, target);
-    return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(clipped, target), ssim * ssimScale * h * w)) : pixels;
+    return ssim > 0 ? tf.add(pixels, tf.mul(sumSsimLoss(y, target), ssim * h * w)) : pixels;
   };
-  const frozen = (opts.freezeNorm ?? false) && config.norm === 'batch';
+  const frozen = opts.freezeNorm && config.norm === 'batch';
   const normMode = frozen ? 'eval' : 'train';
   const collector = config.norm === 'batch' && !frozen ? new RunningStatsCollector() : undefined;
   try {
@@ -129,7 +114,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
       // Every step uses the same predictor weights: one weight-gradient kernel per weight and
       // backward pass (over all steps' (x, dy) concatenated) instead of one per step.
       // (The encoder's weights are used by 2 batched calls only, E and D; deferring them measured no gain.)
-      if (opts.deferWeightGrads ?? true) kern.layers = kern.layers.map((l) => deferLayerGrads(l));
+      if (deferGrads) kern.layers = kern.layers.map((l) => deferLayerGrads(l));
       // Steps whose encoder input is ground truth, and steps whose decoded output is fed back.
       const nKnown = mode === 'teacher' ? steps : Math.min(steps, k - 2);
       const feedbackFrom = mode === 'teacher' ? Infinity : k - 2;
@@ -158,9 +143,7 @@ export function sequenceLoss(p: ModelParams, seq: tf.Tensor5D, opts: LossOptions
           continue;
         }
         const y = runDecode(config, kern, r.z1, r.z2, normContext(config, normMode, 1, [2 * i + 1], collector));
-        const err = frameError(y, clipBatch(seq, i, 1), horizonWeight(i, feedbackFrom, steps, ssimRamp));
-        const weight = horizonWeight(i, feedbackFrom, steps, ramp);
-        terms.push(weight === 1 ? err : tf.mul(err, weight));
+        terms.push(frameError(y, clipBatch(seq, i, 1)));
         xIn = nextInput(y, i, k, seq);
       }
       if (pending.length > 0) {

@@ -16,13 +16,13 @@ import { validateConfig, type ModelConfig } from './config.js';
 import { checkClip } from './clips.js';
 import { countParams, createWeights, defaultInit, initFromTensors, latentShapeFor, type NamedWeight, type ParamCounts, type WeightInit } from './crevnet-params.js';
 import { prepareAutoencoder, normContext, type ModelParams } from './crevnet-prepared.js';
-import { sequenceLoss, type LossOptions } from './crevnet-loss.js';
+import { DEFAULT_LOSS_OPTIONS, sequenceLoss, type LossOptions } from './crevnet-loss.js';
 import { rollout, type RolloutOptions } from './crevnet-predict.js';
 import type { NormMode } from './norm.js';
 import type { LayerParams } from './predictor.js';
 
 export { paramCountsFor, latentShapeFor, macsFor, type NamedWeight, type ParamCounts } from './crevnet-params.js';
-export type { LossMode, LossOptions } from './crevnet-loss.js';
+export { DEFAULT_LOSS_OPTIONS, lossOptions, LossOptionsSchema, type LossMode, type LossOptions } from './crevnet-loss.js';
 
 export class CrevNet {
   readonly config: ModelConfig;
@@ -110,11 +110,13 @@ export class CrevNet {
 
   /**
    * Training loss: Σ over the T−3 clip steps of mean((X̂_i − X_i)²) for a time-major sequence
-   * [T,B,H,W,C] (T ≥ 4). BatchNorm in train mode (running stats are updated).
+   * [T,B,H,W,C] (T ≥ 4), with the terms and mode of `opts` (validated: build them with `lossOptions`).
+   * BatchNorm in train mode (running stats are updated) unless opts.freezeNorm. `deferGrads`: see
+   * sequenceLoss (false = the per-use reference gradients).
    */
-  loss(seq: tf.Tensor5D, opts: LossOptions = {}): tf.Scalar {
+  loss(seq: tf.Tensor5D, opts: LossOptions = DEFAULT_LOSS_OPTIONS, deferGrads = true): tf.Scalar {
     this.assertLive();
-    return sequenceLoss(this.params(), seq, opts);
+    return sequenceLoss(this.params(), seq, opts, deferGrads);
   }
 
   /**

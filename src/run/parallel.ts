@@ -25,7 +25,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { configToJson } from '../model/config.js';
-import type { CrevNet, LossOptions } from '../model/crevnet.js';
+import { DEFAULT_LOSS_OPTIONS, type CrevNet, type LossOptions } from '../model/crevnet.js';
 import { InternalError } from '../runtime/errors.js';
 import type { PredictRequest, StepRequest, WorkerInit, WorkerReply, WorkerRequest } from './parallel-worker.js';
 
@@ -221,7 +221,7 @@ export class DataParallel {
   async gradients(
     data: Float32Array,
     shape: [number, number, number, number, number],
-    opts: LossOptions = {},
+    opts: LossOptions = DEFAULT_LOSS_OPTIONS,
     hook?: (loss: tf.Scalar) => tf.Scalar,
   ): Promise<ParallelGradients> {
     if (this.closed) throw new InternalError('DataParallel: closed');

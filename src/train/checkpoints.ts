@@ -41,7 +41,8 @@ export async function saveLastCheckpoint(dir: string, model: CrevNet, optimizer:
   const saved = weights.map((w) => (w.name === 'iter' ? { name: w.name, tensor: tf.scalar(w.tensor.dataSync()[0]!, 'float32') } : w));
   for (const w of saved) if (w.name === 'iter') fresh.push(w.tensor);
   try {
-    await saveCheckpoint(dir, { model, optimizerWeights: saved, state: state() as unknown as Record<string, unknown> });
+    const st = state();
+    await saveCheckpoint(dir, { model, optimizerWeights: saved, state: st as unknown as Record<string, unknown>, train: st.settings });
   } finally {
     tf.dispose(fresh);
   }
@@ -49,5 +50,5 @@ export async function saveLastCheckpoint(dir: string, model: CrevNet, optimizer:
 
 /** Save the model to `dir` (best/), without optimizer state. */
 export async function saveBestCheckpoint(dir: string, model: CrevNet, state: TrainState): Promise<void> {
-  await saveCheckpoint(dir, { model, state: state as unknown as Record<string, unknown> });
+  await saveCheckpoint(dir, { model, state: state as unknown as Record<string, unknown>, train: state.settings });
 }

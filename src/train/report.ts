@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { TrainConfig } from '../model/config.js';
+import type { TrainConfig } from './config.js';
 import { writeJsonAtomic } from '../report/files.js';
 import { lineChartSvg, movingAverage, type Panel } from '../report/plot.js';
 import { writeFigure } from '../report/render.js';
@@ -55,12 +55,9 @@ export interface RunReportInput {
 }
 
 /** The loss as a formula of its terms, e.g. "MSE + 3·L1 + 1·(1 − SSIM)". */
-function lossName(s: Pick<TrainConfig, 'l1' | 'ssim' | 'clipLoss' | 'horizonRamp' | 'ssimRamp'>): string {
-  const ssim = s.ssimRamp > 0 ? `${s.ssim}…${s.ssim * (1 + s.ssimRamp)}·(1 − SSIM)` : `${s.ssim}·(1 − SSIM)`;
-  const terms = ['MSE', s.l1 > 0 ? `${s.l1}·L1` : '', s.ssim > 0 ? ssim : ''].filter(Boolean).join(' + ');
-  const ramp = s.horizonRamp ? `, ramp 1→${1 + s.horizonRamp} over the horizon` : '';
-  if (s.clipLoss === 'ssim') return `${terms} (SSIM on the clipped prediction${ramp})`;
-  return s.clipLoss ? `${terms} (clipped${ramp})` : ramp ? `${terms} (${ramp.slice(2)})` : terms;
+function lossName(s: Pick<TrainConfig, 'l1' | 'ssim' | 'clipLoss'>): string {
+  const terms = ['MSE', s.l1 > 0 ? `${s.l1}·L1` : '', s.ssim > 0 ? `${s.ssim}·(1 − SSIM)` : ''].filter(Boolean).join(' + ');
+  return s.clipLoss ? `${terms} (clipped)` : terms;
 }
 
 export function lossCurveSvg(r: RunReportInput, title: string): string {

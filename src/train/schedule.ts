@@ -9,9 +9,9 @@
  *               lr/(divFactor·finalDivFactor) at the last step; `lr` is the peak (max_lr).
  */
 
-import type { ScheduleConfig } from '../model/config.js';
+import type { ScheduleConfig } from './config.js';
 
-/** The `train.schedule` section of a config (src/model/config.ts); `anneal` defaults to 'cos'. */
+/** The `train.schedule` section of a config (src/train/config.ts); `anneal` defaults to 'cos'. */
 export type Schedule =
   | { type: 'constant' }
   | { type: 'step'; milestones: number[]; gamma: number }

@@ -1,7 +1,8 @@
 /**
- * The start of a training session: a new run (config + overrides, fresh model, Adam and data stream)
- * or a resume from last/ (the checkpoint's model, Adam state incl. its bias-correction accumulators,
- * data RNG state and step; overrides checked against what a run must keep fixed).
+ * The start of a training session: a new run (config + overrides, fresh model — or a checkpoint's
+ * weights with `initFrom` — Adam and data stream) or a resume from last/ (the checkpoint's model, Adam
+ * state incl. its bias-correction accumulators, data RNG state and step; overrides checked against what
+ * a run must keep fixed).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { UserError } from '../runtime/errors.js';
 import { loadMnistDigits } from '../data/idx.js';
 import { Rng } from '../data/rng.js';
 import { MovingMnistStream } from '../data/moving-mnist.js';
-import { configToJson, loadConfig, TrainConfigSchema, type ModelConfig, type TrainConfig } from '../model/config.js';
+import { configToJson, loadConfig, type ModelConfig } from '../model/config.js';
+import { createOptimizer, loadTrainingConfig, parseTrainConfig, removedOptionIn, type TrainConfig } from './config.js';
 import { CrevNet } from '../model/crevnet.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { parseTrainState, restoreAdamAccumulators, type BestScore } from './state.js';
@@ -25,18 +27,6 @@ export interface Session {
   best: BestScore | null;
   trainSeconds: number;
   config: ModelConfig;
-}
-
-function validateSettings(s: unknown, source: string): TrainConfig {
-  const r = TrainConfigSchema.safeParse(s);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new UserError(`${source}: train.${i.path.map(String).join('.')}: ${i.message}`);
-  }
-  for (const k of ['horizonRamp', 'ssimRamp'] as const) {
-    if (r.data[k] > 0 && r.data.mode !== 'rollout') throw new UserError(`${source}: train.${k} needs mode "rollout" (teacher forcing feeds nothing back)`);
-  }
-  return r.data;
 }
 
 function definedOverrides(o: TrainOverrides | undefined): TrainOverrides {
@@ -55,16 +45,17 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
   if (!o.resume) {
     if (!o.config) throw new UserError('--config is required for a new training run');
     if (existsSync(lastDir)) throw new UserError(`${runDir} already holds a training run (last/); pass --resume to continue it or choose another --out`);
-    const config = await loadConfig(o.config);
-    const settings = validateSettings({ ...config.train, ...overrides }, o.config);
-    config.train = settings;
-    const model = CrevNet.create(config, settings.seed);
-    const optimizer = tf.train.adam(settings.lr, settings.betas[0], settings.betas[1], settings.epsilon);
+    const { model: config, train } = await loadTrainingConfig(o.config);
+    const settings = parseTrainConfig({ ...train, ...overrides }, o.config);
+    const model = o.initFrom ? await initialWeights(o.initFrom, config, o.config) : CrevNet.create(config, settings.seed);
+    if (o.initFrom) note(`new run from the weights of ${o.initFrom}`);
+    const optimizer = createOptimizer(settings);
     const digits = await loadMnistDigits('train');
     const stream = new MovingMnistStream(digits, new Rng(settings.seed), { frames: settings.frames, size: config.imageSize[0] });
     return { model, optimizer, stream, settings, step: 0, best: null, trainSeconds: 0, config };
   }
 
+  if (o.initFrom) throw new UserError('--init-from starts a new run; it cannot be combined with --resume');
   if (!existsSync(lastDir)) throw new UserError(`nothing to resume: ${lastDir} does not exist`);
   const ck = await loadCheckpoint(lastDir);
   try {
@@ -84,9 +75,16 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
     // Scores on another validation set are not comparable: a new size starts a new best/ series.
     const newValidationSet = overrides.validationSequences !== undefined && overrides.validationSequences !== state.settings.validationSequences;
     if (newValidationSet) note(`resume: new validation set (${overrides.validationSequences} sequences); best/ is replaced at the next validation`);
+    // a run trained with an option that has since been removed cannot be continued exactly
+    const removed = removedOptionIn(state.settings as unknown as Record<string, unknown>);
+    if (removed) {
+      throw new UserError(
+        `${lastDir}: this run trained with ${removed}, an option that has been removed, so it cannot be resumed; its weights still load for predict and eval, and crevnet train --config FILE --init-from ${lastDir} --out NEW_DIR starts a new run from them`,
+      );
+    }
     // runs saved before train.workers existed were trained single-threaded: keep that on resume
-    const savedSettings = validateSettings({ workers: 1, ...(state.settings as Partial<TrainConfig>) }, lastDir);
-    const settings = validateSettings({ ...savedSettings, ...overrides }, lastDir);
+    const savedSettings = parseTrainConfig({ workers: 1, ...(state.settings as Partial<TrainConfig>) }, lastDir);
+    const settings = parseTrainConfig({ ...savedSettings, ...overrides }, lastDir);
     // compared with the saved settings after defaults, so a setting newer than the run shows its default
     for (const k of Object.keys(overrides) as (keyof TrainOverrides)[]) {
       if (!sameJson(savedSettings[k], settings[k])) note(`resume: ${k} ${JSON.stringify(savedSettings[k])} → ${JSON.stringify(settings[k])}`);
@@ -95,8 +93,7 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
       note('warning: changing --iterations reshapes the one-cycle schedule from here on');
     }
     const config = saved;
-    config.train = settings;
-    const optimizer = tf.train.adam(settings.lr, settings.betas[0], settings.betas[1], settings.epsilon);
+    const optimizer = createOptimizer(settings);
     if (ck.optimizerWeights && ck.optimizerWeights.length > 0) {
       await optimizer.setWeights(ck.optimizerWeights);
       if (state.adam) restoreAdamAccumulators(optimizer, state.adam);
@@ -112,4 +109,18 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
   } finally {
     for (const w of ck.optimizerWeights ?? []) w.tensor.dispose();
   }
+}
+
+/** The weights of checkpoint `dir` for a new run of `config` (same architecture required). */
+async function initialWeights(dir: string, config: ModelConfig, configName: string): Promise<CrevNet> {
+  const ck = await loadCheckpoint(dir);
+  for (const w of ck.optimizerWeights ?? []) w.tensor.dispose();
+  if (!sameJson(configToJson(ck.model.config).model, configToJson(config).model)) {
+    ck.model.dispose();
+    throw new UserError(`--init-from ${dir}: the checkpoint's model (config "${ck.model.config.name}") differs from the one --config ${configName} describes`);
+  }
+  // the run is named after its config; the weights are what the checkpoint holds
+  const model = CrevNet.fromWeights(config, new Map(ck.model.namedWeights().map((w) => [w.name, w.variable as tf.Tensor])), dir);
+  ck.model.dispose();
+  return model;
 }

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RngState } from '../data/rng.js';
-import type { TrainConfig } from '../model/config.js';
+import type { TrainConfig } from './config.js';
 import { InternalError, UserError } from '../runtime/errors.js';
 
 export const TRAIN_STATE_KIND = 'crevnet-train-state';

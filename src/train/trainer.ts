@@ -38,7 +38,7 @@ import { readMetrics, writeRunReport } from './report.js';
 import { lockRunDir, recoverCheckpoint, truncateMetrics } from './rundir.js';
 import { DataParallel, resolveWorkers, shardSizes } from '../run/parallel.js';
 import { startSession } from './session.js';
-import { optimizeStep, type StepSetup } from './step.js';
+import { optimizeStep, stepContext, type StepSetup } from './step.js';
 import { improvesOn, prepareValidation, scoreModel, validationNote, validationRecord, VALIDATION_SEED } from './validation.js';
 import { saveBestCheckpoint, saveLastCheckpoint, trainState } from './checkpoints.js';
 import { checkStopAt, earlyStop, finalStatus } from './stopping.js';
@@ -127,7 +127,6 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
 
     const validation = await prepareValidation(settings, H, W, horizon);
 
-    const vars = model.trainableVariables();
     // Data parallel: the main thread and threads − 1 workers each compute one shard of the batch.
     const threads = Math.min(resolveWorkers(settings.workers), settings.batch);
     if (threads > 1) {
@@ -135,7 +134,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
       const batchStatistics = model.config.norm === 'batch' && !settings.freezeNorm;
       note(`data parallel: ${threads} threads (worker_threads), batch ${settings.batch} in shards of ${shardList(settings.batch, threads)}${batchStatistics ? '; BatchNorm statistics per shard' : ''}`);
     }
-    const setup: StepSetup = { model, vars, optimizer, pool, settings, height: H, width: W, hooks, metricsPath, lastDir: join(runDir, 'last') };
+    const setup: StepSetup = { step: stepContext(model, optimizer, settings, pool), settings, height: H, width: W, hooks, metricsPath, lastDir: join(runDir, 'last') };
     let best = s.best;
     let lastLoss = NaN;
     let lr = learningRateAt(settings.schedule, settings.lr, Math.max(0, s.step - 1), settings.iterations);

@@ -1,13 +1,15 @@
 /** The public contract of `train()` (trainer.ts): its options and hooks, the records it logs, its result. */
 import type * as tf from '@tensorflow/tfjs';
-import type { TrainConfig } from '../model/config.js';
+import type { TrainConfig } from './config.js';
 import type { TrainProgress } from './progress.js';
 import type { BestScore } from './state.js';
 import type { Verdict } from '../eval/paired.js';
 
-export type TrainOverrides = Partial<
-  Pick<TrainConfig, 'iterations' | 'batch' | 'lr' | 'seed' | 'mode' | 'l1' | 'ssim' | 'clipLoss' | 'horizonRamp' | 'ssimRamp' | 'freezeNorm' | 'gradClip' | 'checkpointEvery' | 'validateEvery' | 'validationSequences' | 'logEvery' | 'workers'>
->;
+/**
+ * Training settings that override the config's (or, on resume, the run's). The sequence shape
+ * (frames, context) and the optimizer's constants (betas, epsilon, schedule) come from the config only.
+ */
+export type TrainOverrides = Partial<Omit<TrainConfig, 'frames' | 'context' | 'betas' | 'epsilon' | 'schedule'>>;
 
 export interface TrainOptions {
   /** config name or path; required for a new run, optional with `resume` (must match the checkpoint) */
@@ -15,6 +17,8 @@ export interface TrainOptions {
   /** run directory (default outputs/runs/<config>-<timestamp>; required with `resume`) */
   out?: string;
   resume?: boolean;
+  /** new run: start from this checkpoint's weights (its architecture must match the config) instead of a fresh init */
+  initFrom?: string;
   overrides?: TrainOverrides;
   /** save a checkpoint and stop once this many iterations are done (the schedule still spans `iterations`) */
   stopAt?: number;

@@ -11,7 +11,7 @@
 import { loadMnistDigits } from '../data/idx.js';
 import { Rng } from '../data/rng.js';
 import { generateSequences } from '../data/moving-mnist.js';
-import type { TrainConfig } from '../model/config.js';
+import type { TrainConfig } from './config.js';
 import type { CrevNet } from '../model/crevnet.js';
 import { ArraySequenceSource } from '../eval/sources.js';
 import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type ArrayPredictor } from '../eval/forecast.js';
