@@ -60,6 +60,13 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
   const ck = await loadCheckpoint(lastDir);
   try {
     const state = parseTrainState(ck.state, lastDir);
+    // a run trained with an option that has since been removed cannot be continued exactly
+    const removed = removedOptionIn(state.settings as unknown as Record<string, unknown>);
+    if (removed) {
+      throw new UserError(
+        `${lastDir}: this run trained with ${removed}, an option that has been removed, so it cannot be resumed; its weights still load for predict and eval, and crevnet train --config FILE --init-from ${lastDir} --out NEW_DIR starts a new run from them`,
+      );
+    }
     const saved = ck.model.config;
     if (o.config) {
       const given = await loadConfig(o.config);
@@ -75,13 +82,6 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
     // Scores on another validation set are not comparable: a new size starts a new best/ series.
     const newValidationSet = overrides.validationSequences !== undefined && overrides.validationSequences !== state.settings.validationSequences;
     if (newValidationSet) note(`resume: new validation set (${overrides.validationSequences} sequences); best/ is replaced at the next validation`);
-    // a run trained with an option that has since been removed cannot be continued exactly
-    const removed = removedOptionIn(state.settings as unknown as Record<string, unknown>);
-    if (removed) {
-      throw new UserError(
-        `${lastDir}: this run trained with ${removed}, an option that has been removed, so it cannot be resumed; its weights still load for predict and eval, and crevnet train --config FILE --init-from ${lastDir} --out NEW_DIR starts a new run from them`,
-      );
-    }
     // runs saved before train.workers existed were trained single-threaded: keep that on resume
     const savedSettings = parseTrainConfig({ workers: 1, ...(state.settings as Partial<TrainConfig>) }, lastDir);
     const settings = parseTrainConfig({ ...savedSettings, ...overrides }, lastDir);
