@@ -1,5 +1,5 @@
 /**
- * The benchmark harness behind `crevnet bench` (issue 6): after a warm-up, the median of several
+ * The benchmark harness behind `crevnet bench`: after a warm-up, the median of several
  * repeats of
  *  - trainStepSeconds: one training step as `crevnet train` runs it (src/train/step.ts trainStep: the
  *    config's loss options and gradient clipping, Adam) on T-frame sequences at batch 4, data parallel

@@ -34,7 +34,7 @@ export const ModelSectionSchema = z.strictObject({
   bottleneck: posInt.default(2),
   /** ST-ConvLSTM layers (must be even) */
   predictorLayers: posInt,
-  /** recompute E/D activations in the backward pass instead of storing them (architecture.md §12) */
+  /** recompute E/D activations in the backward pass instead of storing them (docs/architecture.md, Reversible backprop) */
   reversibleBackprop: z.boolean().default(false),
   /** 'batch' = BatchNorm3d semantics (paper); 'group' = GroupNorm(1,C) (documented deviation) */
   norm: z.enum(['batch', 'group']).default('batch'),
