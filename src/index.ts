@@ -9,15 +9,8 @@ export { initBackend, backendInfo, parseBackendChoice, BACKEND_CHOICES, type Bac
 export { CrevnetError, UserError, InternalError } from './runtime/errors.js';
 
 // Configs.
-export {
-  loadConfig,
-  parseConfig,
-  configToJson,
-  BUILTIN_CONFIGS,
-  type BuiltinConfigName,
-  type ModelConfig,
-  type ConfigFile,
-} from './model/config.js';
+export { parseConfig, configToJson, type ModelConfig, type ConfigFile } from './model/config.js';
+export { loadConfig, BUILTIN_CONFIGS, type BuiltinConfigName } from './model/config-file.js';
 export type { TrainConfig, ScheduleConfig } from './train/config.js';
 
 // The model, its checkpoints and the bundled models.

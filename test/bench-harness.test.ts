@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { uint8ToFloat } from '../src/data/pixels.js';
 import { benchTrainStep, withEncoderBlocks } from '../src/bench/harness.js';

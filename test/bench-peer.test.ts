@@ -1,7 +1,7 @@
 /** The peer benchmark's plumbing (src/bench/peer.ts): its arguments follow the config; a missing peer is reported as skipped. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { peerArgs, runPeer } from '../src/bench/peer.js';
 
 test('peer arguments follow the config; a missing peer is reported as skipped', async () => {

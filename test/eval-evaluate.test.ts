@@ -16,7 +16,7 @@ import { modelForecaster } from '../src/eval/forecast.js';
 import { formatEvalTable, perFrameCsv } from '../src/eval/report.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { CrevNet } from '../src/model/crevnet.js';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { writeNpy } from '../src/data/npy.js';
 import { runCli, tempDir } from './train-helpers.js';

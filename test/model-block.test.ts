@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { maxErr } from './numeric-helpers.js';
 import { UserError } from '../src/runtime/errors.js';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { blockForward, blockInverse, planBlocks, prepareBlock, type BlockParams, type BlockRunning } from '../src/model/block.js';
 import { splitInput } from '../src/model/autoencoder.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { UserError } from '../src/runtime/errors.js';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 

@@ -5,7 +5,8 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../src/runtime/errors.js';
-import { configToJson, loadConfig, parseConfig, readConfigFile } from '../src/model/config.js';
+import { configToJson, parseConfig } from '../src/model/config.js';
+import { loadConfig, readConfigFile } from '../src/model/config-file.js';
 
 test('named configs load with their documented shapes', async () => {
   const paper = await loadConfig('paper');

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { CrevNet, lossOptions, type LossMode } from '../src/model/crevnet.js';
 import { conv3dPacked, deferWeightGrads, packedConv } from '../src/model/conv3d.js';
 

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/runtime/backend.js';
 import { CrevNet, lossOptions } from '../src/model/crevnet.js';
-import { loadConfig, type ModelConfig } from '../src/model/config.js';
+import { type ModelConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 
 async function tinyConfig(reversible: boolean, nBlocks?: number[]): Promise<ModelConfig> {
   const base = await loadConfig('tiny');

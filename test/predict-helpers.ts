@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../src/runtime/backend.js';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { skipNoFfmpeg, tempDir } from './video-helpers.js';

@@ -16,7 +16,7 @@ import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { UserError } from '../src/runtime/errors.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { CrevNet } from '../src/model/crevnet.js';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { recoverCheckpoint } from '../src/train/rundir.js';
 import { silentProgress } from '../src/train/progress.js';
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -13,7 +13,7 @@ import { runPeer, type PeerResult } from '../bench/peer.js';
 import { ALL_BACKENDS, benchInChild, type ChildBenchResult } from '../bench/all-backends.js';
 import { formatProfile, profileTrainStep, type StepProfile } from '../bench/profile.js';
 import { formatMicro, runMicro } from '../bench/micro.js';
-import { loadConfig } from '../model/config.js';
+import { loadConfig } from '../model/config-file.js';
 
 interface BenchCliOptions {
   config: string;

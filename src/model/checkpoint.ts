@@ -12,7 +12,8 @@
  * Saving writes a sibling temp directory and renames it into place; an existing checkpoint is
  * renamed away first, the new one renamed in, then the old one deleted. Loading checks the manifest
  * hashes and sizes, the weights layout and that every weight matches the config's shapes; any
- * problem is a one-line UserError.
+ * problem is a one-line UserError. Turning the verified bytes into a model is ./checkpoint-files.ts,
+ * which the browser app shares.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,18 +21,23 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../runtime/errors.js';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  checkManifest,
+  decodeWeightsFile,
+  MANIFEST,
+  modelFromFiles,
+  parseJsonBytes,
+  type FileEntry,
+  type Manifest,
+  type NamedTensor,
+  type WeightsJson,
+} from './checkpoint-files.js';
+import { configToJson } from './config.js';
+import type { CrevNet } from './crevnet.js';
 
-/** A named tensor (tfjs-core's NamedTensor, which @tensorflow/tfjs does not re-export). */
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
-import { configToJson, parseConfig } from './config.js';
-import { CrevNet } from './crevnet.js';
-
-export const CHECKPOINT_FORMAT = 'crevnet-checkpoint';
-export const CHECKPOINT_VERSION = 1;
-const MANIFEST = 'manifest.json';
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, modelFromFiles, type NamedTensor } from './checkpoint-files.js';
 
 export interface CheckpointContents {
   model: CrevNet;
@@ -47,26 +53,6 @@ export interface LoadedCheckpoint {
   state: Record<string, unknown>;
   /** the train section of config.json as saved, if any (not validated: running the model does not need it) */
   train?: Record<string, unknown>;
-}
-
-interface FileEntry {
-  bytes: number;
-  sha256: string;
-}
-
-interface Manifest {
-  format: string;
-  version: number;
-  files: Record<string, FileEntry>;
-  sha256: string;
-}
-
-interface WeightsJson {
-  format: string;
-  version: number;
-  generatedBy: string;
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  trainable?: Record<string, boolean>;
 }
 
 function sha256(data: Uint8Array | string): string {
@@ -165,18 +151,10 @@ async function readVerified(dir: string): Promise<Map<string, Uint8Array>> {
   if (!existsSync(dir)) throw new UserError(`${what} does not exist`);
   if (!(await stat(dir)).isDirectory()) throw new UserError(`${what} is not a directory`);
   if (!existsSync(join(dir, MANIFEST))) throw new UserError(`${what} has no ${MANIFEST} (not a crevnet checkpoint, or an interrupted save)`);
-  const manifest = await readJson<Manifest>(join(dir, MANIFEST), what);
-  if (manifest.format !== CHECKPOINT_FORMAT || typeof manifest.files !== 'object' || manifest.files === null) {
-    throw new UserError(`${what}: ${MANIFEST} is not a ${CHECKPOINT_FORMAT} manifest`);
-  }
-  if (manifest.version !== CHECKPOINT_VERSION) throw new UserError(`${what}: unsupported checkpoint version ${String(manifest.version)}`);
+  const manifest = checkManifest(await readJson<Manifest>(join(dir, MANIFEST), what), what);
   if (combinedHash(manifest.files) !== manifest.sha256) throw new UserError(`${what}: ${MANIFEST} is corrupt (content hash mismatch)`);
-  for (const required of ['config.json', 'model.json', 'weights.bin', 'state.json']) {
-    if (!manifest.files[required]) throw new UserError(`${what}: ${MANIFEST} does not list ${required}`);
-  }
   const out = new Map<string, Uint8Array>();
   for (const [name, entry] of Object.entries(manifest.files)) {
-    if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new UserError(`${what}: bad file name "${name}" in ${MANIFEST}`);
     let data: Uint8Array;
     try {
       data = await readFile(join(dir, name));
@@ -192,52 +170,16 @@ async function readVerified(dir: string): Promise<Map<string, Uint8Array>> {
   return out;
 }
 
-function parseJsonBytes<T>(data: Uint8Array, name: string, what: string): T {
-  try {
-    return JSON.parse(Buffer.from(data).toString('utf8')) as T;
-  } catch (err) {
-    throw new UserError(`${what}: ${name} is not valid JSON (${(err as Error).message})`);
-  }
-}
-
-function decodeWeightsFile(files: Map<string, Uint8Array>, jsonName: string, what: string, allowInt = false): NamedTensor[] {
-  const wj = parseJsonBytes<WeightsJson>(files.get(jsonName)!, jsonName, what);
-  const group = wj.weightsManifest?.[0];
-  if (!group || !Array.isArray(group.paths) || group.paths.length !== 1 || !Array.isArray(group.weights)) {
-    throw new UserError(`${what}: ${jsonName} has no weights manifest`);
-  }
-  const bin = group.paths[0]!;
-  const data = files.get(bin);
-  if (!data) throw new UserError(`${what}: ${jsonName} refers to ${bin}, which is not in the manifest`);
-  let expected = 0;
-  for (const s of group.weights) {
-    const ok = (s.dtype === 'float32' || (allowInt && s.dtype === 'int32')) && Array.isArray(s.shape) && !s.quantization;
-    if (!ok) throw new UserError(`${what}: ${jsonName}: weight "${s.name}" is not plain ${allowInt ? 'float32/int32' : 'float32'}`);
-    expected += 4 * s.shape.reduce((a, b) => a * b, 1);
-  }
-  if (expected !== data.byteLength) throw new UserError(`${what}: ${bin} holds ${data.byteLength} bytes, ${jsonName} describes ${expected}`);
-  const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-  const map = tf.io.decodeWeights(buf, group.weights);
-  return group.weights.map((s) => ({ name: s.name, tensor: map[s.name]! }));
-}
-
 /** Load and verify a checkpoint directory. */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const what = `checkpoint ${dir}`;
   const files = await readVerified(dir);
-  const configJson = parseJsonBytes<{ train?: Record<string, unknown> }>(files.get('config.json')!, 'config.json', what);
-  const config = parseConfig(configJson, `${what}: config.json`);
-  const weights = decodeWeightsFile(files, 'model.json', what);
-  let model: CrevNet;
-  try {
-    model = CrevNet.fromWeights(config, new Map(weights.map((w) => [w.name, w.tensor])), what);
-  } finally {
-    for (const w of weights) w.tensor.dispose();
-  }
+  const model = modelFromFiles(files, what);
   try {
     const state = parseJsonBytes<unknown>(files.get('state.json')!, 'state.json', what);
     if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new UserError(`${what}: state.json must hold an object`);
     const out: LoadedCheckpoint = { model, state: state as Record<string, unknown> };
+    const configJson = parseJsonBytes<{ train?: Record<string, unknown> }>(files.get('config.json')!, 'config.json', what);
     if (configJson.train !== undefined) out.train = configJson.train;
     if (files.has('optimizer.json')) out.optimizerWeights = decodeWeightsFile(files, 'optimizer.json', what, true);
     return out;

@@ -1,5 +1,6 @@
 /**
- * Model configuration (the architecture): zod schema, named configs (configs/*.json), validation.
+ * Model configuration (the architecture): zod schema and validation, free of Node built-ins so the
+ * browser app shares it; reading named configs (configs/*.json) from disk is ./config-file.ts.
  *
  * File format (configs/small.json):
  *   { "name": "small", "model": { imageSize, nBlocks, strides, predictorLayers, ... }, "train": { ... } }
@@ -9,15 +10,8 @@
  * Every problem is a one-line UserError naming the field, e.g.
  *   configs/x.json: model.predictorLayers must be even (got 3)
  */
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../runtime/errors.js';
-
-export const BUILTIN_CONFIGS = ['paper', 'medium', 'small', 'tiny'] as const;
-export type BuiltinConfigName = (typeof BUILTIN_CONFIGS)[number];
 
 const posInt = z.number().int().min(1);
 
@@ -208,47 +202,4 @@ export function configToJson(cfg: ModelConfig, train?: Record<string, unknown>):
   if (train !== undefined) out.train = train;
   if (cfg.description !== undefined) out.description = cfg.description;
   return out;
-}
-
-/** Directory holding the named configs (package root /configs, from src/model or dist/model). */
-export function configsDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
-}
-
-/** A config file read and its model section validated; `train` is its train section as written (unvalidated). */
-export interface ConfigFileContents {
-  model: ModelConfig;
-  train: Record<string, unknown>;
-  /** how error messages name the file, e.g. "configs/small.json" */
-  source: string;
-}
-
-/** 'paper' | 'medium' | 'small' | 'tiny' | path/to/file.json → the validated model and the raw train section. */
-export async function readConfigFile(nameOrPath: string): Promise<ConfigFileContents> {
-  const builtin = (BUILTIN_CONFIGS as readonly string[]).includes(nameOrPath) && !existsSync(nameOrPath);
-  const path = builtin ? join(configsDir(), `${nameOrPath}.json`) : nameOrPath;
-  const source = builtin ? `configs/${nameOrPath}.json` : nameOrPath;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new UserError(`config "${nameOrPath}" not found: not a built-in name (${BUILTIN_CONFIGS.join(', ')}) and no such file`);
-    }
-    throw new UserError(`${source}: cannot read (${(err as Error).message})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`${source}: invalid JSON (${(err as Error).message})`);
-  }
-  const model = parseConfig(json, source, basename(path).replace(/\.json$/i, ''));
-  return { model, train: { ...((json as { train?: Record<string, unknown> }).train ?? {}) }, source };
-}
-
-/** 'paper' | 'medium' | 'small' | 'tiny' | path/to/file.json → validated model config. */
-export async function loadConfig(nameOrPath: string): Promise<ModelConfig> {
-  return (await readConfigFile(nameOrPath)).model;
 }

@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../runtime/errors.js';
-import { issueMessage, parseConfig, readConfigFile, type ModelConfig } from '../model/config.js';
+import { issueMessage, parseConfig, type ModelConfig } from '../model/config.js';
+import { readConfigFile } from '../model/config-file.js';
 import { LossOptionsSchema, type LossOptions } from '../model/crevnet-loss.js';
 
 const posInt = z.number().int().min(1);
