@@ -18,6 +18,11 @@ export interface RolloutOptions {
    * are clamped.
    */
   raw?: boolean;
+  /**
+   * called after each predictor step (1 … steps) with the step count, e.g. to report progress; the
+   * step's work may still be queued on an asynchronous backend (webgl, webgpu)
+   */
+  onStep?: (step: number, steps: number) => void;
 }
 
 /**
@@ -38,7 +43,8 @@ export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, o
   const outputs: tf.Tensor5D[] = [];
   try {
     known = tf.tidy(() => encode(kern.autoencoder, clipBatch(context, 0, nKnown), normContext(config, 'eval', nKnown)));
-    for (let i = 1; i <= k + horizon - 3; i++) {
+    const steps = k + horizon - 3;
+    for (let i = 1; i <= steps; i++) {
       const r = tf.tidy(() => {
         const [z1, z2] =
           i <= nKnown
@@ -57,6 +63,7 @@ export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, o
         xIn = r.next;
       }
       if (r.out) outputs.push(r.out);
+      opts.onStep?.(i, steps);
     }
     return tf.tidy(() => {
       const frames = outputs.length === 1 ? outputs[0]!.clone() : tf.concat(outputs, 0);

@@ -20,8 +20,10 @@ import {
   type VideoFormat,
   type VideoProbe,
 } from '../video/ffmpeg.js';
-import { absDiff, defaultScale, sideBySide, upscaleNearest } from '../video/frames.js';
 import { floatToUint8, uint8ToFloat } from '../data/pixels.js';
+import { composeFrames } from './compose.js';
+
+export { composeFrames } from './compose.js';
 
 export interface PredictOptions {
   /** number of known frames fed to the model (K ≥ 3); default 10 */
@@ -197,39 +199,6 @@ export async function inferClip(model: CrevNet, clip: Clip): Promise<ClipPredict
     mse.push(s.mse);
   });
   return { frames, perFrame: { ssim, mse } };
-}
-
-/** The output frames: context then predictions, upscaled; with compare, truth | prediction | |difference|. */
-export function composeFrames(
-  clip: Clip,
-  prediction: ClipPrediction,
-  opts: { compare?: boolean; scale?: number },
-): { frames: Uint8Array[]; width: number; height: number } {
-  const { width: W, height: H } = clip;
-  const k = opts.scale ?? defaultScale(W, H);
-  if (!(Number.isInteger(k) && k >= 1)) throw new UserError(`--scale must be a positive integer, got ${k}`);
-  const up = (f: Uint8Array): Uint8Array => upscaleNearest(f, W, H, k);
-  if (!opts.compare) {
-    return { frames: [...clip.context, ...prediction.frames].map(up), width: W * k, height: H * k };
-  }
-  const black = new Uint8Array(W * H);
-  const rows: Uint8Array[][] = [
-    ...clip.context.map((f) => [f, f, black]),
-    ...prediction.frames.map((p, t) => {
-      const g = clip.truth[t];
-      return g ? [g, p, absDiff(g, p)] : [black, p, black];
-    }),
-  ];
-  const gap = Math.max(2, k);
-  let width = 0;
-  let height = 0;
-  const frames = rows.map((panels) => {
-    const img = sideBySide(panels.map(up), W * k, H * k, gap, 128);
-    width = img.width;
-    height = img.height;
-    return img.data;
-  });
-  return { frames, width, height };
 }
 
 /** Stage 3 (I/O): compose and encode at the input's frame rate (atomic write). */

@@ -7,10 +7,10 @@ import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { InternalError, UserError } from '../runtime/errors.js';
 import { cleanLine, command, firstLine, watch } from './command.js';
+import { fitPlan, type FitMode } from './fit.js';
 import { probedStream, probeVideo, type VideoProbe } from './probe.js';
 
-export type FitMode = 'crop' | 'pad' | 'stretch';
-export const FIT_MODES: readonly FitMode[] = ['crop', 'pad', 'stretch'];
+export { FIT_MODES, type FitMode } from './fit.js';
 
 export interface DecodeOptions {
   width: number;
@@ -35,25 +35,13 @@ export function decodeFilters(probe: VideoProbe, o: { width: number; height: num
   if (probe.rotation === 90) f.push('transpose=clock');
   else if (probe.rotation === 270) f.push('transpose=cclock');
   else if (probe.rotation === 180) f.push('hflip', 'vflip');
-  const sw = probe.width;
-  const sh = probe.height;
-  if (o.fit === 'stretch' || sw * H === sh * W) {
-    f.push(`scale=${W}:${H}:flags=area`, 'format=gray');
-  } else if (o.fit === 'crop') {
-    // cut the source to the target's aspect ratio (centred) at full resolution, then scale down
-    const cw = Math.max(1, Math.min(sw, Math.round((sh * W) / H)));
-    const ch = Math.max(1, Math.min(sh, Math.round((sw * H) / W)));
-    const x = Math.floor((sw - cw) / 2);
-    const y = Math.floor((sh - ch) / 2);
-    f.push(`crop=${cw}:${ch}:${x}:${y}`, `scale=${W}:${H}:flags=area`, 'format=gray');
-  } else {
-    const s = Math.min(W / sw, H / sh);
-    const nw = Math.max(1, Math.min(W, Math.round(sw * s)));
-    const nh = Math.max(1, Math.min(H, Math.round(sh * s)));
-    const x = Math.floor((W - nw) / 2);
-    const y = Math.floor((H - nh) / 2);
-    f.push(`scale=${nw}:${nh}:flags=area`, 'format=gray', `pad=${W}:${H}:${x}:${y}:black`);
+  const p = fitPlan(probe.width, probe.height, W, H, o.fit);
+  if (p.crop.width !== probe.width || p.crop.height !== probe.height) {
+    // cut the source to the target's aspect ratio at full resolution, then scale down
+    f.push(`crop=${p.crop.width}:${p.crop.height}:${p.crop.x}:${p.crop.y}`);
   }
+  f.push(`scale=${p.scaled.width}:${p.scaled.height}:flags=area`, 'format=gray');
+  if (p.scaled.width !== W || p.scaled.height !== H) f.push(`pad=${W}:${H}:${p.offset.x}:${p.offset.y}:black`);
   return f;
 }
 

@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { InternalError, UserError } from '../runtime/errors.js';
 import { command, firstLine, watch } from './command.js';
-import { tileFrames } from './frames.js';
+import { contactSheet } from './frames.js';
 
 export type VideoFormat = 'mp4' | 'gif' | 'png';
 export const VIDEO_FORMATS: readonly VideoFormat[] = ['mp4', 'gif', 'png'];
@@ -80,7 +80,7 @@ export async function encodeFrames(frames: Uint8Array[], o: EncodeOptions): Prom
   let w = W;
   let h = H;
   if (format === 'png') {
-    const t = tileFrames(frames, W, H, { cols: Math.min(frames.length, 10), gap: 2, gapValue: 128 });
+    const t = contactSheet(frames, W, H);
     input = [t.data];
     w = t.width;
     h = t.height;

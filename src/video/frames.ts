@@ -66,6 +66,11 @@ export function sideBySide(frames: Uint8Array[], width: number, height: number, 
   return tileFrames(frames, width, height, { cols: frames.length, gap, gapValue });
 }
 
+/** The one-image form of a frame sequence (`--format png`): up to 10 frames per row, 2-pixel grey gaps. */
+export function contactSheet(frames: Uint8Array[], width: number, height: number): GrayImage {
+  return tileFrames(frames, width, height, { cols: Math.min(frames.length, 10), gap: 2, gapValue: 128 });
+}
+
 /** |a − b| per pixel. */
 export function absDiff(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length !== b.length) throw new RangeError(`absDiff: lengths differ (${a.length} vs ${b.length})`);
