@@ -12,6 +12,7 @@ import { register as registerTrain } from './cli/train.js';
 import { register as registerEval } from './cli/eval.js';
 import { register as registerBench } from './cli/bench.js';
 import { register as registerModel } from './cli/model.js';
+import { register as registerServe } from './cli/serve.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../package.json') as { version: string };
@@ -29,7 +30,7 @@ const program = new Command('crevnet')
   .exitOverride()
   .hook('preAction', (thisCommand) => setDebug(Boolean(thisCommand.opts().debug)));
 
-for (const register of [registerInfo, registerDataset, registerMetrics, registerPredict, registerTrain, registerEval, registerBench, registerModel]) register(program);
+for (const register of [registerInfo, registerDataset, registerMetrics, registerPredict, registerTrain, registerEval, registerBench, registerModel, registerServe]) register(program);
 
 try {
   await program.parseAsync(process.argv);
