@@ -536,6 +536,8 @@ function wire(): void {
   ui.file.addEventListener('change', () => {
     const f = ui.file.files?.[0];
     if (f) openFile(f);
+    // choosing the same file again must load it again
+    ui.file.value = '';
   });
   ui.sample.addEventListener('click', () => {
     const s = page.info?.samples[0];

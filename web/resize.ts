@@ -1,20 +1,26 @@
 /**
  * Pixels of a decoded frame → the model's gray W×H frame, as `crevnet predict` makes it with ffmpeg
- * (src/video/decode.ts: crop | pad | stretch from src/video/fit.ts, `scale=…:flags=area`, `format=gray`):
- * luma from RGB, area averaging when shrinking (linear interpolation when enlarging), black bars when
- * padding. Pure functions on typed arrays.
+ * (src/video/decode.ts: the crop | pad | stretch geometry of src/video/fit.ts, `scale=…:flags=area`,
+ * `format=gray`): luma, area averaging when shrinking (linear interpolation when enlarging), the
+ * limited → full range conversion ffmpeg applies, black bars when padding. Pure functions.
  */
-import { fitPlan, type FitMode, type FitPlan } from '../src/video/fit.js';
+import { fitPlan, placeInFrame, type FitMode, type FitPlan } from '../src/video/fit.js';
+
+/** Luma weights of the matrix the decoder used to turn Y'CbCr into RGB. */
+export type Matrix = 'bt601' | 'bt709';
+const WEIGHTS: Record<Matrix, [number, number, number]> = {
+  bt601: [0.299, 0.587, 0.114],
+  bt709: [0.2126, 0.7152, 0.0722],
+};
 
 /**
- * RGBA → 8-bit luma with the BT.601 weights. The decoder turned Y'CbCr into RGB; for gray video
- * (Cb = Cr = 128) R = G = B = the full-range Y that ffmpeg's `format=gray` gives.
+ * RGBA (full range, as a canvas holds it) → luma, unrounded. With the decoder's own matrix the chroma
+ * cancels out and this is the full-range Y that ffmpeg's `format=gray` gives (up to RGB clipping).
  */
-export function lumaFromRgba(rgba: Uint8ClampedArray | Uint8Array, pixels: number): Uint8Array {
-  const out = new Uint8Array(pixels);
-  for (let i = 0, j = 0; i < pixels; i++, j += 4) {
-    out[i] = Math.round(0.299 * rgba[j]! + 0.587 * rgba[j + 1]! + 0.114 * rgba[j + 2]!);
-  }
+export function lumaFromRgba(rgba: ArrayLike<number>, pixels: number, matrix: Matrix = 'bt601'): Float64Array {
+  const [wr, wg, wb] = WEIGHTS[matrix];
+  const out = new Float64Array(pixels);
+  for (let i = 0, j = 0; i < pixels; i++, j += 4) out[i] = wr * rgba[j]! + wg * rgba[j + 1]! + wb * rgba[j + 2]!;
   return out;
 }
 
@@ -46,7 +52,6 @@ function axisFilter(src: number, dst: number): AxisFilter {
     return { start, count, weights, stride };
   }
   // enlarging: linear interpolation between the two nearest source centres
-  const stride = 2;
   const start = new Int32Array(dst);
   const count = new Int32Array(dst).fill(2);
   const weights = new Float64Array(dst * 2);
@@ -54,26 +59,23 @@ function axisFilter(src: number, dst: number): AxisFilter {
     const x = Math.min(src - 1, Math.max(0, (o + 0.5) * ratio - 0.5));
     const s0 = Math.min(src - 2, Math.floor(x));
     if (s0 < 0) {
-      start[o] = 0;
       count[o] = 1;
       weights[o * 2] = 1;
       continue;
     }
-    const f = x - s0;
     start[o] = s0;
-    weights[o * 2] = 1 - f;
-    weights[o * 2 + 1] = f;
+    weights[o * 2] = 1 - (x - s0);
+    weights[o * 2 + 1] = x - s0;
   }
-  return { start, count, weights, stride };
+  return { start, count, weights, stride: 2 };
 }
 
-/** Resample a gray sw×sh image to dw×dh (area average down, linear up), rounding once at the end. */
-export function resizeGray(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
-  if (src.length !== sw * sh) throw new RangeError(`resizeGray: ${src.length} pixels, expected ${sw}x${sh}`);
-  if (sw === dw && sh === dh) return src.slice();
+/** Resample a one-channel sw×sh image to dw×dh (area average down, linear up), without rounding. */
+export function resample(src: ArrayLike<number>, sw: number, sh: number, dw: number, dh: number): Float64Array {
+  if (src.length !== sw * sh) throw new RangeError(`resample: ${src.length} pixels, expected ${sw}x${sh}`);
+  if (sw === dw && sh === dh) return Float64Array.from(src);
   const fx = axisFilter(sw, dw);
   const fy = axisFilter(sh, dh);
-  // horizontal pass into floats, then vertical
   const tmp = new Float64Array(dw * sh);
   for (let y = 0; y < sh; y++) {
     const row = y * sw;
@@ -84,42 +86,47 @@ export function resizeGray(src: Uint8Array, sw: number, sh: number, dw: number, 
       tmp[y * dw + o] = acc;
     }
   }
-  const out = new Uint8Array(dw * dh);
+  const out = new Float64Array(dw * dh);
   for (let o = 0; o < dh; o++) {
     const s0 = fy.start[o]!;
     for (let x = 0; x < dw; x++) {
       let acc = 0;
       for (let k = 0; k < fy.count[o]!; k++) acc += tmp[(s0 + k) * dw + x]! * fy.weights[o * fy.stride + k]!;
-      out[o * dw + x] = Math.min(255, Math.max(0, Math.round(acc)));
+      out[o * dw + x] = acc;
     }
   }
   return out;
 }
 
-/** The scaled picture placed into a black W×H frame at the plan's offset (pad); a copy otherwise. */
-export function placeOnBlack(img: Uint8Array, plan: FitPlan, W: number, H: number): Uint8Array {
-  const { width: w, height: h } = plan.scaled;
-  if (w === W && h === H) return img;
-  const out = new Uint8Array(W * H);
-  for (let y = 0; y < h; y++) out.set(img.subarray(y * w, (y + 1) * w), (plan.offset.y + y) * W + plan.offset.x);
+/**
+ * Luma values → bytes. `limited`: the values are limited-range Y (16…235), converted to full range as
+ * ffmpeg's `format=gray` does (for whole values this equals swscale's fixed-point conversion exactly).
+ */
+export function lumaToBytes(luma: Float64Array, limited: boolean): Uint8Array {
+  const out = new Uint8Array(luma.length);
+  for (let i = 0; i < luma.length; i++) {
+    const v = limited ? ((luma[i]! - 16) * 255) / 219 : luma[i]!;
+    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.floor(v + 0.5);
+  }
   return out;
 }
 
 /**
- * The size the browser should draw the plan's crop at before resizeGray: the crop itself (exact pixels)
- * unless it is more than `maxFactor` times the scaled size, then a reduced size, so a 4K frame is never
- * read back at full size.
+ * The size to draw the plan's crop at on a canvas before resampling (the RGB path): the crop itself
+ * (exact pixels) unless it is more than `maxFactor` times the scaled size, then a reduced size, so a 4K
+ * frame is never read back at full size.
  */
 export function readSize(plan: FitPlan, maxFactor = 8): { width: number; height: number } {
-  const width = Math.min(plan.crop.width, plan.scaled.width * maxFactor);
-  const height = Math.min(plan.crop.height, plan.scaled.height * maxFactor);
-  return { width, height };
+  return {
+    width: Math.min(plan.crop.width, plan.scaled.width * maxFactor),
+    height: Math.min(plan.crop.height, plan.scaled.height * maxFactor),
+  };
 }
 
-/** RGBA pixels of the crop drawn at readSize → the model's W×H gray frame. */
-export function fitFrame(rgba: Uint8ClampedArray | Uint8Array, readW: number, readH: number, plan: FitPlan, W: number, H: number): Uint8Array {
-  const gray = lumaFromRgba(rgba, readW * readH);
-  return placeOnBlack(resizeGray(gray, readW, readH, plan.scaled.width, plan.scaled.height), plan, W, H);
+/** The crop's luma (rw×rh) → the model's W×H gray frame: resample to the fitted size, to bytes, pad. */
+export function fitLuma(luma: ArrayLike<number>, rw: number, rh: number, plan: FitPlan, W: number, H: number, limited: boolean): Uint8Array {
+  const scaled = lumaToBytes(resample(luma, rw, rh, plan.scaled.width, plan.scaled.height), limited);
+  return placeInFrame(scaled, plan, W, H);
 }
 
 export { fitPlan, type FitMode, type FitPlan };

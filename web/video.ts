@@ -5,8 +5,12 @@
  *
  * The frame rate is not exposed by <video>: it is found from the presentation times that
  * requestVideoFrameCallback reports after seeks (the time of frame 1 minus that of frame 0).
+ *
+ * Pixels: where WebCodecs can copy the decoded frame's planes (VideoFrame.copyTo), the luma plane is
+ * read directly, as ffmpeg reads it for `crevnet predict`; otherwise the frame is drawn on a canvas and
+ * luma is computed from RGB with the decoder's matrix.
  */
-import { fitFrame, fitPlan, readSize, type FitMode } from './resize.js';
+import { fitLuma, fitPlan, lumaFromRgba, readSize, type FitMode, type FitPlan, type Matrix } from './resize.js';
 
 /** A problem with the user's input, shown in the page as it is. */
 export class InputError extends Error {
@@ -51,11 +55,12 @@ export function sniffContainer(head: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** The media error in words (the browser's own message is an internal pipeline status, not for people). */
 function mediaErrorText(v: HTMLVideoElement): string {
   const e = v.error;
   if (!e) return 'unknown error';
   const names: Record<number, string> = { 1: 'aborted', 2: 'network error', 3: 'decode error', 4: 'format not supported' };
-  return `${names[e.code] ?? `error ${e.code}`}${e.message ? `: ${e.message}` : ''}`;
+  return names[e.code] ?? `media error ${e.code}`;
 }
 
 export class VideoReader {
@@ -87,7 +92,7 @@ export class VideoReader {
     const container = opts.head ? sniffContainer(opts.head) : undefined;
     const fail = (why: string): InputError => {
       v.remove();
-      if (opts.head && !container) return new InputError(`${name} is not a video (the browser cannot read it: ${why})`);
+      if (opts.head && !container) return new InputError(`${name} is not a video (the browser cannot read it as one: ${why})`);
       if (container === 'gif') return new InputError(`${name} is an animated GIF, which the page cannot decode; convert it to mp4 or webm (or use crevnet predict)`);
       return new InputError(`${name} cannot be decoded by this browser (${why}); the file may be damaged, or its codec unsupported here`);
     };
@@ -210,6 +215,67 @@ export class VideoReader {
     if (this.closed) throw new Error('the video has been closed');
     await this.seek(this.timeOf(i));
     const plan = fitPlan(this.info.width, this.info.height, W, H, fit);
+    const planes = await this.lumaPlane(plan);
+    if (planes.luma) return fitLuma(planes.luma, plan.crop.width, plan.crop.height, plan, W, H, planes.limited);
+    return this.fromCanvas(plan, W, H, planes.matrix);
+  }
+
+  /**
+   * The crop's limited- or full-range luma from the decoded frame's Y plane (WebCodecs), when the frame
+   * is in a planar YUV format in memory and not rotated; else the matrix to use on RGB.
+   */
+  private async lumaPlane(plan: FitPlan): Promise<{ luma?: Uint8Array; limited: boolean; matrix: Matrix }> {
+    const fallbackMatrix: Matrix = this.info.height >= 720 ? 'bt709' : 'bt601';
+    if (typeof VideoFrame === 'undefined') return { limited: true, matrix: fallbackMatrix };
+    let vf: VideoFrame;
+    try {
+      vf = new VideoFrame(this.video, { timestamp: 0 });
+    } catch {
+      return { limited: true, matrix: fallbackMatrix };
+    }
+    try {
+      const m = vf.colorSpace.matrix;
+      const matrix: Matrix = m === 'bt709' ? 'bt709' : m === 'smpte170m' || m === 'bt470bg' ? 'bt601' : fallbackMatrix;
+      const limited = vf.colorSpace.fullRange !== true;
+      const fmt = vf.format as string | null;
+      const sub = fmt === 'I420' || fmt === 'I420A' || fmt === 'NV12' ? [2, 2] : fmt === 'I422' || fmt === 'I422A' ? [2, 1] : fmt === 'I444' || fmt === 'I444A' ? [1, 1] : undefined;
+      const vis = vf.visibleRect;
+      const rotated = ((vf as VideoFrame & { rotation?: number }).rotation ?? 0) !== 0 || (vf as VideoFrame & { flip?: boolean }).flip === true;
+      if (!sub || !vis || rotated || vis.width !== this.info.width || vis.height !== this.info.height) {
+        return { limited, matrix };
+      }
+      // copyTo wants a rectangle on the chroma grid: widen the crop to it, then cut the exact crop out
+      const [sx, sy] = sub as [number, number];
+      const c = plan.crop;
+      const x0 = Math.floor((vis.x + c.x) / sx) * sx;
+      const y0 = Math.floor((vis.y + c.y) / sy) * sy;
+      const x1 = Math.min(vis.x + vis.width, Math.ceil((vis.x + c.x + c.width) / sx) * sx);
+      const y1 = Math.min(vis.y + vis.height, Math.ceil((vis.y + c.y + c.height) / sy) * sy);
+      const rect = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+      let buf: Uint8Array;
+      let layout: PlaneLayout[];
+      try {
+        buf = new Uint8Array(vf.allocationSize({ rect }));
+        layout = await vf.copyTo(buf, { rect });
+      } catch {
+        return { limited, matrix };
+      }
+      const { offset, stride } = layout[0]!;
+      const luma = new Uint8Array(c.width * c.height);
+      const dx = vis.x + c.x - x0;
+      const dy = vis.y + c.y - y0;
+      for (let y = 0; y < c.height; y++) {
+        const from = offset + (dy + y) * stride + dx;
+        luma.set(buf.subarray(from, from + c.width), y * c.width);
+      }
+      return { luma, limited, matrix };
+    } finally {
+      vf.close();
+    }
+  }
+
+  /** The crop drawn on a canvas (reduced when large), luma from RGB. */
+  private fromCanvas(plan: FitPlan, W: number, H: number, matrix: Matrix): Uint8Array {
     const { width: rw, height: rh } = readSize(plan);
     const c = this.canvas;
     if (c.width !== rw || c.height !== rh) {
@@ -222,7 +288,7 @@ export class VideoReader {
     g.imageSmoothingQuality = 'high';
     g.drawImage(this.video, plan.crop.x, plan.crop.y, plan.crop.width, plan.crop.height, 0, 0, rw, rh);
     const rgba = g.getImageData(0, 0, rw, rh).data;
-    return fitFrame(rgba, rw, rh, plan, W, H);
+    return fitLuma(lumaFromRgba(rgba, rw * rh, matrix), rw, rh, plan, W, H, false);
   }
 
   /** Frames [start, start + count) in order; `onFrame(done)` after each. */

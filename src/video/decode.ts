@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { InternalError, UserError } from '../runtime/errors.js';
 import { cleanLine, command, firstLine, watch } from './command.js';
-import { fitPlan, type FitMode } from './fit.js';
+import { fitPlan, placeInFrame, type FitMode } from './fit.js';
 import { probedStream, probeVideo, type VideoProbe } from './probe.js';
 
 export { FIT_MODES, type FitMode } from './fit.js';
@@ -27,21 +27,22 @@ export interface DecodeOptions {
   probe?: VideoProbe;
 }
 
-/** The -vf chain that turns the (coded) source into W×H gray: rotation, then the fit, then gray. */
+/**
+ * The -vf chain that turns the (coded) source into gray at the fitted size: rotation, the crop (exact, not
+ * rounded to the chroma grid), the scale, gray. Padding to W×H is done on the frames (placeInFrame).
+ */
 export function decodeFilters(probe: VideoProbe, o: { width: number; height: number; fit: FitMode; start?: number }): string[] {
-  const { width: W, height: H } = o;
   const f: string[] = [];
   if (o.start && o.start > 0) f.push(`trim=start_frame=${o.start}`);
   if (probe.rotation === 90) f.push('transpose=clock');
   else if (probe.rotation === 270) f.push('transpose=cclock');
   else if (probe.rotation === 180) f.push('hflip', 'vflip');
-  const p = fitPlan(probe.width, probe.height, W, H, o.fit);
+  const p = fitPlan(probe.width, probe.height, o.width, o.height, o.fit);
   if (p.crop.width !== probe.width || p.crop.height !== probe.height) {
     // cut the source to the target's aspect ratio at full resolution, then scale down
-    f.push(`crop=${p.crop.width}:${p.crop.height}:${p.crop.x}:${p.crop.y}`);
+    f.push(`crop=${p.crop.width}:${p.crop.height}:${p.crop.x}:${p.crop.y}:exact=1`);
   }
   f.push(`scale=${p.scaled.width}:${p.scaled.height}:flags=area`, 'format=gray');
-  if (p.scaled.width !== W || p.scaled.height !== H) f.push(`pad=${W}:${H}:${p.offset.x}:${p.offset.y}:black`);
   return f;
 }
 
@@ -60,7 +61,10 @@ function runDecode(
   probe: VideoProbe,
   o: { width: number; height: number; fit: FitMode; start?: number; frames?: number; keepLast?: number; seek?: number },
 ): Promise<RawDecode> {
-  const frameBytes = o.width * o.height;
+  // ffmpeg delivers the fitted picture; with --fit pad it is placed in the W×H frame here
+  const plan = fitPlan(probe.width, probe.height, o.width, o.height, o.fit);
+  const padded = plan.scaled.width !== o.width || plan.scaled.height !== o.height;
+  const frameBytes = plan.scaled.width * plan.scaled.height;
   const meta = probedStream(probe);
   const inputOptions = ['-v', 'error', '-nostdin', '-noautorotate'];
   if (o.seek !== undefined && o.seek > 0) inputOptions.push('-ss', o.seek.toFixed(3));
@@ -98,12 +102,10 @@ function runDecode(
         off += n;
         if (fill === frameBytes) {
           seen++;
-          frames.push(cur);
-          if (o.keepLast !== undefined && frames.length > o.keepLast) {
-            cur = frames.shift() as Uint8Array; // reuse the evicted buffer
-          } else {
-            cur = new Uint8Array(frameBytes);
-          }
+          frames.push(padded ? placeInFrame(cur, plan, o.width, o.height) : cur);
+          const evicted = o.keepLast !== undefined && frames.length > o.keepLast ? frames.shift() : undefined;
+          // reuse the evicted buffer; a padded frame is a copy, so `cur` itself can be refilled
+          if (!padded) cur = evicted ?? new Uint8Array(frameBytes);
           fill = 0;
         }
       }

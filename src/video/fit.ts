@@ -18,7 +18,8 @@ export interface FitPlan {
 
 /**
  * Source sw×sh → target W×H. stretch: scale the whole frame; crop: cut the source to the target's aspect
- * ratio (centred) at full resolution, then scale; pad: scale to fit inside and letterbox with black.
+ * ratio (centred) at full resolution, then scale; pad: scale to fit inside and letterbox with black
+ * (placeInFrame).
  * Equal aspect ratios scale the whole frame whatever the mode.
  */
 export function fitPlan(sw: number, sh: number, W: number, H: number, fit: FitMode): FitPlan {
@@ -33,4 +34,17 @@ export function fitPlan(sw: number, sh: number, W: number, H: number, fit: FitMo
   const nw = Math.max(1, Math.min(W, Math.round(sw * s)));
   const nh = Math.max(1, Math.min(H, Math.round(sh * s)));
   return { ...whole, scaled: { width: nw, height: nh }, offset: { x: Math.floor((W - nw) / 2), y: Math.floor((H - nh) / 2) } };
+}
+
+/**
+ * The scaled picture (plan.scaled, one byte per pixel) placed in a W×H frame at the plan's offset with
+ * black (0) around it; the picture itself when it fills the frame. Done here rather than with ffmpeg's
+ * pad filter, whose "black" on gray frames is 16 (limited range) in some ffmpeg versions and 0 in others.
+ */
+export function placeInFrame(img: Uint8Array, plan: FitPlan, W: number, H: number): Uint8Array {
+  const { width: w, height: h } = plan.scaled;
+  if (w === W && h === H) return img;
+  const out = new Uint8Array(W * H);
+  for (let y = 0; y < h; y++) out.set(img.subarray(y * w, (y + 1) * w), (plan.offset.y + y) * W + plan.offset.x);
+  return out;
 }
