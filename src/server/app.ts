@@ -68,9 +68,10 @@ function readModel(name: string, dir: string, label: string): ServedModel {
       throw new UserError(`${what}: cannot read ${file}`);
     }
   };
-  const manifest = checkManifest(parseJsonBytes<Manifest>(read(MANIFEST), MANIFEST, what), what);
+  const manifestBytes = read(MANIFEST);
+  const manifest = checkManifest(parseJsonBytes<Manifest>(manifestBytes, MANIFEST, what), what);
   const config = parseConfig(parseJsonBytes(read('config.json'), 'config.json', what), `${what}: config.json`);
-  const bytes = SERVED_MODEL_FILES.reduce((s, f) => s + (manifest.files[f]?.bytes ?? 0), 0);
+  const bytes = manifestBytes.byteLength + MODEL_FILES.reduce((s, f) => s + manifest.files[f]!.bytes, 0);
   const m: ServedModel = { name, dir, label, imageSize: config.imageSize, bytes };
   if (config.description !== undefined) m.description = config.description;
   return m;
