@@ -32,7 +32,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   train: ['runtime', 'data', 'video', 'model', 'report', 'run', 'eval'],
   bench: ['runtime', 'data', 'video', 'model', 'report', 'run', 'eval', 'predict', 'train'],
   api: ['runtime', 'data', 'video', 'model', 'report', 'run', 'eval', 'predict', 'train'],
-  cli: ['runtime', 'data', 'video', 'model', 'report', 'run', 'eval', 'predict', 'train', 'bench', 'package'],
+  server: ['runtime', 'data', 'video', 'model'],
+  cli: ['runtime', 'data', 'video', 'model', 'report', 'run', 'eval', 'predict', 'train', 'bench', 'server', 'package'],
   web: ['runtime', 'data', 'video', 'model', 'report', 'run', 'eval', 'predict', 'train'],
 };
 

@@ -6,7 +6,8 @@
  */
 import { frameScores } from '../src/eval/metrics.js';
 import { composeFrames } from '../src/predict/compose.js';
-import { absDiff, contactSheet, floatToUint8, uint8ToFloat } from '../src/video/frames.js';
+import { floatToUint8, uint8ToFloat } from '../src/data/pixels.js';
+import { absDiff, contactSheet } from '../src/video/frames.js';
 import { FIT_MODES, type FitMode } from '../src/video/fit.js';
 import { lineChart } from './chart.js';
 import { encodeGrayGif } from './gif.js';

@@ -8,7 +8,7 @@ import { modelFromFiles, MANIFEST, MODEL_FILES, checkManifest, parseJsonBytes, t
 import type { CrevNet } from '../src/model/crevnet.js';
 import { errorMessage } from '../src/runtime/errors.js';
 import { registerComposedKernels } from '../src/runtime/kernels/index.js';
-import { uint8ToFloat } from '../src/video/frames.js';
+import { uint8ToFloat } from '../src/data/pixels.js';
 import { BACKENDS, type Backend, type BackendAttempt, type BackendChoice, type FromWorker, type ToWorker } from './protocol.js';
 
 interface WorkerScope {

@@ -1,6 +1,6 @@
 /** `crevnet serve`: the browser app and the bundled models on a local HTTP server (src/server/app.ts). */
 import { Option, type Command } from 'commander';
-import { DEFAULT_MODEL_NAME } from '../eval/pretrained.js';
+import { DEFAULT_MODEL_NAME } from '../model/pretrained.js';
 import { UserError } from '../runtime/errors.js';
 import { defaultAppDir, defaultSamplesDir, servedModels, startServer } from '../server/app.js';
 import { action } from './common.js';

@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, extname, join } from 'node:path';
-import { bundledModelNames, DEFAULT_MODEL_NAME, packageRoot, resolveModelDir } from '../eval/pretrained.js';
+import { bundledModelNames, DEFAULT_MODEL_NAME, packageRoot, resolveModelDir } from '../model/pretrained.js';
 import { checkManifest, MANIFEST, MODEL_FILES, parseJsonBytes, type Manifest } from '../model/checkpoint-files.js';
 import { parseConfig } from '../model/config.js';
 import { UserError } from '../runtime/errors.js';
