@@ -196,7 +196,7 @@ describe('the browser app in chromium', { skip }, () => {
       writeFileSync(join(tmp, 'notes.txt'), 'these are notes, not a video\n');
       writeFileSync(join(tmp, 'truncated.mp4'), readFileSync(SAMPLE).subarray(0, 1500));
       ffmpegRun(['-i', SAMPLE, '-frames:v', '5', '-c', 'copy', join(tmp, 'five.mp4')]);
-      ffmpegRun(['-f', 'lavfi', '-i', 'testsrc2=size=3840x2160:rate=10', '-frames:v', '12', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', join(tmp, 'uhd.mp4')]);
+      ffmpegRun(['-f', 'lavfi', '-i', 'testsrc2=size=3840x2160:rate=10', '-frames:v', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', join(tmp, 'uhd.mp4')]);
     })();
     fixtures.catch(() => undefined);
     const app = await buildWeb({ out: join(tmp, 'app') });
@@ -311,9 +311,9 @@ describe('the browser app in chromium', { skip }, () => {
     s = await choose(page, join(tmp, 'uhd.mp4'));
     assert.equal(s.state, 'ready', s.message);
     assert.match(s.notice, /^Large video \(3840×2160, .*only the frames the prediction needs are decoded/);
-    const r = await predict(page, { context: 10, horizon: 2, start: 10 }, 120_000);
+    const r = await predict(page, { context: 4, horizon: 2, start: 4 }, 120_000);
     assert.equal(r.frames.length, 2);
-    const cliFrames = await decodeGray(join(tmp, 'uhd.mp4'), { width: 64, height: 64, fit: 'crop', maxFrames: 10 });
+    const cliFrames = await decodeGray(join(tmp, 'uhd.mp4'), { width: 64, height: 64, fit: 'crop', maxFrames: 4 });
     r.context.forEach((f, i) => assert.ok(maxDiff(f, cliFrames[i]!) <= 4, `4K context frame ${i}: max |diff| ${maxDiff(f, cliFrames[i]!)} against the CLI's decoding`));
     await screenshot(page, 'page-uhd.png');
     await page.close();
