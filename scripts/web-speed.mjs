@@ -2,12 +2,12 @@
 /**
  * How fast the browser app predicts the sample: serves the built app (dist/, `npm run build`) on a free
  * port, opens it in headless chromium (playwright-core, the system's chromium), predicts
- * datasets/samples/moving-mnist.mp4 10 → 10 a few times and prints the page's own timings and what the
- * browser downloaded.
+ * datasets/samples/moving-mnist.mp4 10 → 10 a few times and prints the page's own timings and how much
+ * JS and wasm the browser loaded.
  *
  * usage: node scripts/web-speed.mjs [--backend webgl|wasm|webgpu|auto] [--model NAME] [--runs N] [--chromium PATH]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,12 +33,9 @@ const ctx = await chromium.launchPersistentContext(profile, {
 });
 try {
   const page = await ctx.newPage();
-  const bytes = { js: 0, wasm: 0, model: 0 };
-  page.on('response', async (r) => {
-    const path = new URL(r.url()).pathname;
-    const kind = path.endsWith('.js') ? 'js' : path.endsWith('.wasm') ? 'wasm' : path.startsWith('/models/') ? 'model' : undefined;
-    if (kind) bytes[kind] += (await r.body().catch(() => Buffer.alloc(0))).length;
-  });
+  // what the browser asked for (the page and its worker), counted by the size of the served file
+  const requested = new Set();
+  page.on('request', (r) => requested.add(new URL(r.url()).pathname));
   await page.goto(`${server.url}?backend=${o.backend}&model=${encodeURIComponent(o.model)}`);
   await page.waitForFunction(() => window.__crevnet.backend || window.__crevnet.message, null, { timeout: 60_000 });
   const status = await page.textContent('#backend-status');
@@ -52,8 +49,13 @@ try {
     if (!r.result || r.message) throw new Error(r.message || 'no result');
     console.log(`  run ${i}: predict ${r.result.predictSeconds.toFixed(2)} s (model load ${r.result.loadSeconds.toFixed(2)} s, decoding ${r.result.decodeSeconds.toFixed(2)} s)`);
   }
+  const bytes = { js: 0, wasm: 0 };
+  for (const p of requested) {
+    const kind = p.endsWith('.js') ? 'js' : p.endsWith('.wasm') ? 'wasm' : undefined;
+    if (kind) bytes[kind] += statSync(join(defaultAppDir(), p)).size;
+  }
   const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
-  console.log(`  downloaded: JS ${kb(bytes.js)}, wasm ${kb(bytes.wasm)}, model ${kb(bytes.model)}`);
+  console.log(`  loaded: JS ${kb(bytes.js)}, wasm ${kb(bytes.wasm)} (without the model's weights)`);
 } finally {
   await ctx.close();
   await server.close();
