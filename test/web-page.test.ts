@@ -249,6 +249,7 @@ describe('the browser app in chromium', { skip }, () => {
 
     const reference = decodePngGray(readFileSync(await cli.small));
     const expected = stripPredictions(reference, 10, 10, 64, 64);
+    t.diagnostic(`WebGL vs crevnet predict: max |diff| ${Math.max(...r.frames.map((f, i) => maxDiff(f, expected[i]!)))}/255 over the 10 predicted frames`);
     r.frames.forEach((f, i) => assert.ok(maxDiff(f, expected[i]!) <= TOLERANCE, `predicted frame ${i}: max |diff| ${maxDiff(f, expected[i]!)}`));
     // the strip the page offers is the one the CLI writes
     const png = await download(page, '#download-png');
@@ -279,6 +280,7 @@ describe('the browser app in chromium', { skip }, () => {
       assert.equal(r.tensorsAfter, r.tensorsBefore);
       const reference = decodePngGray(readFileSync(await cli.medium));
       const expected = stripPredictions(reference, 10, 10, 64, 64);
+      t.diagnostic(`wasm vs crevnet predict: max |diff| ${Math.max(...r.frames.map((f, i) => maxDiff(f, expected[i]!)))}/255 over the 10 predicted frames`);
       r.frames.forEach((f, i) => assert.ok(maxDiff(f, expected[i]!) <= TOLERANCE, `predicted frame ${i}: max |diff| ${maxDiff(f, expected[i]!)}`));
       const strip = decodePngGray((await download(page, '#download-png')).bytes);
       assert.ok(maxDiff(strip.pixels, reference.pixels) <= TOLERANCE, `PNG strip: max |diff| ${maxDiff(strip.pixels, reference.pixels)}`);
