@@ -2,7 +2,7 @@
 /** The crevnet command line: global options and one module per command in cli/. */
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { BACKEND_CHOICES } from './runtime/backend.js';
+import { BACKEND_CHOICES, shutdownBackend } from './runtime/backend.js';
 import { reportError, setDebug } from './cli/common.js';
 import { register as registerInfo } from './cli/info.js';
 import { register as registerDataset } from './cli/dataset.js';
@@ -41,4 +41,7 @@ try {
   } else {
     reportError(err);
   }
+} finally {
+  // a WebGPU device left open keeps Dawn's threads running past the end of the script
+  await shutdownBackend().catch(() => undefined);
 }

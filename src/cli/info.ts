@@ -4,9 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { action, printJson, startBackend } from './common.js';
 import { binaryVersion, ffmpegBinary, ffprobeBinary } from '../runtime/ffmpeg-paths.js';
 import { errorMessage } from '../runtime/errors.js';
+import { describeAdapter } from '../runtime/webgpu.js';
 import { DEFAULT_MODEL_NAME, bundledModelNames } from '../model/pretrained.js';
 
 const require = createRequire(import.meta.url);
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 function binary(find: () => { path: string; source: string }) {
   try {
@@ -33,6 +36,8 @@ export function register(program: Command): void {
           tfjs: tf.version.tfjs,
           backend: be.backend,
           backendProvider: be.provider,
+          /** the WebGPU adapter when the backend is webgpu, else null */
+          adapter: be.adapter ?? null,
           skipped: be.attempts.filter((a) => !a.ok).map((a) => ({ backend: a.candidate, reason: a.reason })),
           warnings: be.warnings,
           ffmpeg: binary(ffmpegBinary),
@@ -45,6 +50,12 @@ export function register(program: Command): void {
           `node      ${info.node} (${info.platform})`,
           `tfjs      ${info.tfjs}`,
           `backend   ${info.backend} (${info.backendProvider})`,
+          ...(info.adapter
+            ? [
+                `adapter   ${describeAdapter(info.adapter)}${info.adapter.software ? ' [software]' : ''}`,
+                `          max buffer ${mib(info.adapter.maxBufferSize)}, max storage binding ${mib(info.adapter.maxStorageBufferBindingSize)}`,
+              ]
+            : []),
           ...info.skipped.map((s) => `  skipped ${s.backend}: ${s.reason}`),
           `ffmpeg    ${info.ffmpeg.path ?? 'not found'}${info.ffmpeg.source ? ` [${info.ffmpeg.source}]` : ''}`,
           `          ${info.ffmpeg.version ?? info.ffmpeg.error}`,

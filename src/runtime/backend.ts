@@ -1,14 +1,18 @@
 /**
  * Backend selection, the only place that decides where tensors live.
- * auto: tfjs-node-gpu → tfjs-node → wasm → cpu; the first that initialises wins and
- * the reasons the earlier ones were skipped are kept for `crevnet info`.
+ * auto: tfjs-node-gpu → tfjs-node → webgpu on a hardware adapter → wasm → cpu; the first that
+ * initialises wins and the reasons the earlier ones were skipped are kept for `crevnet info`.
+ * A software WebGPU adapter (lavapipe, SwiftShader) is about ten times slower than wasm, so auto
+ * skips it; `--backend webgpu` takes whatever adapter there is.
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from './errors.js';
 import { registerComposedKernels } from './kernels/index.js';
+import { importOptional } from './optional.js';
+import { closeWebGpu, describeAdapter, initWebGpu, webGpuAdapter, type WebGpuAdapterSummary } from './webgpu.js';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendAttempt {
@@ -19,8 +23,10 @@ export interface BackendAttempt {
 
 export interface BackendInfo {
   backend: string;
-  /** package that provided it: @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node, @tensorflow/tfjs-backend-wasm or built-in */
+  /** package that provided it: @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node, @tensorflow/tfjs-backend-webgpu, @tensorflow/tfjs-backend-wasm or built-in */
   provider: string;
+  /** the GPU adapter (webgpu only) */
+  adapter?: WebGpuAdapterSummary;
   attempts: BackendAttempt[];
   warnings: string[];
 }
@@ -43,8 +49,7 @@ async function tryNative(spec: string): Promise<void> {
 }
 
 async function tryWasm(): Promise<void> {
-  const name: string = '@tensorflow/tfjs-backend-wasm';
-  await import(name);
+  await importOptional('@tensorflow/tfjs-backend-wasm', 'npm install @tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('setBackend("wasm") returned false');
 }
 
@@ -58,11 +63,14 @@ interface Candidate {
   init: () => Promise<void>;
 }
 
+const WEBGPU_PROVIDER = '@tensorflow/tfjs-backend-webgpu on webgpu (Dawn)';
+
 const CANDIDATES: Record<Exclude<BackendChoice, 'auto'>, Candidate[]> = {
   tensorflow: [
     { label: 'tensorflow (tfjs-node-gpu)', provider: '@tensorflow/tfjs-node-gpu', init: () => tryNative('@tensorflow/tfjs-node-gpu') },
     { label: 'tensorflow (tfjs-node)', provider: '@tensorflow/tfjs-node', init: () => tryNative('@tensorflow/tfjs-node') },
   ],
+  webgpu: [{ label: 'webgpu', provider: WEBGPU_PROVIDER, init: () => initWebGpu({ hardwareOnly: false }).then(() => undefined) }],
   wasm: [{ label: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', init: tryWasm }],
   cpu: [{ label: 'cpu', provider: 'built-in (@tensorflow/tfjs-backend-cpu)', init: tryCpu }],
 };
@@ -81,7 +89,14 @@ export async function initBackend(choice?: BackendChoice | string): Promise<Back
   const wanted = parseBackendChoice(choice ?? process.env.CREVNET_BACKEND);
   if (current && (wanted === 'auto' || tf.getBackend() === wanted)) return current;
   const list =
-    wanted === 'auto' ? [...CANDIDATES.tensorflow, ...CANDIDATES.wasm, ...CANDIDATES.cpu] : CANDIDATES[wanted];
+    wanted === 'auto'
+      ? [
+          ...CANDIDATES.tensorflow,
+          { label: 'webgpu', provider: WEBGPU_PROVIDER, init: () => initWebGpu({ hardwareOnly: true }).then(() => undefined) },
+          ...CANDIDATES.wasm,
+          ...CANDIDATES.cpu,
+        ]
+      : CANDIDATES[wanted];
   const attempts: BackendAttempt[] = [];
   // Production mode: no debug checks and no "install tfjs-node" banner on stderr (one-line errors).
   tf.enableProdMode();
@@ -97,7 +112,11 @@ export async function initBackend(choice?: BackendChoice | string): Promise<Back
           'NVIDIA_TF32_OVERRIDE is not 0: on Ampere/Hopper GPUs TF32 breaks the exact inversion of the encoder; set NVIDIA_TF32_OVERRIDE=0',
         );
       }
-      current = { backend: tf.getBackend(), provider: cand.provider, attempts, warnings };
+      const adapter = tf.getBackend() === 'webgpu' ? webGpuAdapter() : undefined;
+      if (adapter?.software) {
+        warnings.push(`webgpu runs on a software adapter, ${describeAdapter(adapter)}: correct, but about ten times slower than wasm`);
+      }
+      current = { backend: tf.getBackend(), provider: cand.provider, attempts, warnings, ...(adapter ? { adapter } : {}) };
       return current;
     } catch (err) {
       attempts.push({ candidate: cand.label, ok: false, reason: firstLine(err) });
@@ -109,4 +128,13 @@ export async function initBackend(choice?: BackendChoice | string): Promise<Back
 
 export function backendInfo(): BackendInfo | undefined {
   return current;
+}
+
+/**
+ * Release what the backend holds outside the JS heap that would keep the process from ending
+ * cleanly (the WebGPU device and Dawn's instance). The CLI calls it before it returns.
+ */
+export async function shutdownBackend(): Promise<void> {
+  if (current?.backend === 'webgpu') current = undefined;
+  await closeWebGpu();
 }
