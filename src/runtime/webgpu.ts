@@ -169,6 +169,8 @@ export async function initWebGpu(opts: { hardwareOnly: boolean }): Promise<WebGp
       maxBufferSize: limits.maxBufferSize,
       maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
       maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      // AddN and Concat bind one storage buffer per input; the default is 8
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   });
   device.addEventListener('uncapturederror', (ev) => {

@@ -1,17 +1,19 @@
 /**
  * Composed kernels that replace slow or missing stock kernels of tfjs 4.22.0's wasm and cpu backends,
- * one file each; `registerComposedKernels` installs them (runtime/backend.ts calls it).
+ * and wrappers for the webgpu kernels that fail above rank 4, one file each; `registerComposedKernels` installs them (runtime/backend.ts calls it).
  */
 import * as tf from '@tensorflow/tfjs';
 import { composedConv2DBackpropFilter } from './backprop-filter.js';
 import { composedConv2DBackpropInput } from './backprop-input.js';
 import { sharedWasmIdentity } from './identity.js';
 import { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } from './slice.js';
+import { bindingSafeAddN, rankSafeBinary, rankSafePad, WEBGPU_BINARY_KERNELS } from './webgpu-rank.js';
 
 export { composedConv2DBackpropFilter } from './backprop-filter.js';
 export { composedConv2DBackpropInput } from './backprop-input.js';
 export { sharedWasmIdentity } from './identity.js';
 export { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } from './slice.js';
+export { bindingSafeAddN, mergeBroadcast, mergePadAxes, rankSafeBinary, rankSafePad } from './webgpu-rank.js';
 
 const registered = new Set<string>();
 
@@ -21,6 +23,17 @@ function replaceKernel(kernelName: string, backendName: string, make: (stock?: t
   tf.registerKernel({ kernelName, backendName, kernelFunc: make(stock?.kernelFunc) as tf.KernelFunc });
 }
 
+/** webgpu: the kernels that fail above rank 4 run on merged axes (webgpu-rank.ts). */
+function registerWebGpuKernels(): void {
+  const wrap = (name: string, make: (stock: tf.KernelFunc) => unknown) => {
+    const stock = tf.getKernel(name, 'webgpu');
+    if (stock) replaceKernel(name, 'webgpu', () => make(stock.kernelFunc));
+  };
+  for (const name of WEBGPU_BINARY_KERNELS) wrap(name, (stock) => rankSafeBinary(name, stock as never));
+  wrap('PadV2', (stock) => rankSafePad(stock as never));
+  wrap('AddN', (stock) => bindingSafeAddN(stock as never));
+}
+
 /**
  * Install the composed kernels on `backendName`: Conv2DBackpropFilter on wasm and cpu; on wasm only,
  * Conv2DBackpropInput (the stock cpu one is as fast as a cpu Conv2D), copy-free Slice/SplitV/Unpack/
@@ -28,8 +41,13 @@ function replaceKernel(kernelName: string, backendName: string, make: (stock?: t
  * A no-op elsewhere or when done already.
  */
 export function registerComposedKernels(backendName: string): void {
-  if (backendName !== 'wasm' && backendName !== 'cpu') return;
   if (registered.has(backendName)) return;
+  if (backendName === 'webgpu') {
+    registerWebGpuKernels();
+    registered.add(backendName);
+    return;
+  }
+  if (backendName !== 'wasm' && backendName !== 'cpu') return;
   if (tf.getKernel('Conv2DBackpropFilter', backendName)) tf.unregisterKernel('Conv2DBackpropFilter', backendName);
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
