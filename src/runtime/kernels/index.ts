@@ -7,13 +7,23 @@ import { composedConv2DBackpropFilter } from './backprop-filter.js';
 import { composedConv2DBackpropInput } from './backprop-input.js';
 import { sharedWasmIdentity } from './identity.js';
 import { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } from './slice.js';
-import { bindingSafeAddN, rankSafeBinary, rankSafePad, WEBGPU_BINARY_KERNELS } from './webgpu-rank.js';
+import {
+  bindingSafeAddN,
+  rankSafeBinary,
+  rankSafeCum,
+  rankSafePad,
+  rankSafeReverse,
+  rankSafeSelect,
+  rankSafeStridedSlice,
+  rankSafeTile,
+  WEBGPU_BINARY_KERNELS,
+} from './webgpu-rank.js';
 
 export { composedConv2DBackpropFilter } from './backprop-filter.js';
 export { composedConv2DBackpropInput } from './backprop-input.js';
 export { sharedWasmIdentity } from './identity.js';
 export { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } from './slice.js';
-export { bindingSafeAddN, mergeBroadcast, mergePadAxes, rankSafeBinary, rankSafePad } from './webgpu-rank.js';
+export { mergeBroadcast, mergePadAxes } from './webgpu-rank.js';
 
 const registered = new Set<string>();
 
@@ -32,6 +42,12 @@ function registerWebGpuKernels(): void {
   for (const name of WEBGPU_BINARY_KERNELS) wrap(name, (stock) => rankSafeBinary(name, stock as never));
   wrap('PadV2', (stock) => rankSafePad(stock as never));
   wrap('AddN', (stock) => bindingSafeAddN(stock as never));
+  wrap('Tile', (stock) => rankSafeTile(stock as never));
+  wrap('Reverse', (stock) => rankSafeReverse(stock as never));
+  wrap('Select', (stock) => rankSafeSelect(stock as never));
+  wrap('Cumsum', (stock) => rankSafeCum(stock as never));
+  wrap('Cumprod', (stock) => rankSafeCum(stock as never));
+  wrap('StridedSlice', (stock) => rankSafeStridedSlice(stock as never));
 }
 
 /**

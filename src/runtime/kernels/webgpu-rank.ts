@@ -9,10 +9,11 @@
  *  - PadProgram at any rank 5/6 (`uniforms.xShape[i]`), e.g. the zero-dilation of a stride-2 conv's
  *    input gradient [N,h,1,w,1,C] → [N,h,2,w,2,C];
  *  - StridedSliceProgram at rank 5/6 with non-unit strides (`coords[i]`);
- * and, not about rank: AddN binds every input at once and fails its pipeline with more inputs
- * than the device's maxStorageBuffersPerShaderStage − 1 (a rollout loss sums one term per step).
- * And, without a shader error: Tile at rank ≥ 5 reads its input synchronously (impossible in Node),
- * Select (tf.where) rejects rank 5+, and Reverse at rank 5+ fails its internal 4-D reshape.
+ * and without a shader error: Tile at rank ≥ 5 (and so tf.broadcastTo) reads its input
+ * synchronously, which is impossible in Node; Select (tf.where), Cumsum and Cumprod reject rank 5+;
+ * Reverse at rank 5+ fails its internal 4-D reshape. Not about rank: AddN binds every input at
+ * once and its pipeline fails with more inputs than the device's maxStorageBuffersPerShaderStage − 1
+ * (a rollout loss sums one term per step).
  *
  * Each wrapper merges adjacent axes that the op treats alike (a free reshape on webgpu), calls the
  * stock kernel on the merged shape, and reshapes the result back; when merging alone cannot reach
@@ -162,29 +163,204 @@ export function rankSafePad(stock: Stock) {
   };
 }
 
+/**
+ * Axis groups for an op that acts on the axes in `marked` only and whose effect on an axis carries
+ * the unmarked axes after it along as contiguous blocks (pad, tile): each marked axis starts a group
+ * with the unmarked axes that follow it; the leading unmarked axes form one group.
+ */
+function groupsAfterMarked(rank: number, marked: ReadonlySet<number>): number[][] {
+  const groups: number[][] = [];
+  for (let i = 0; i < rank; i++) {
+    if (marked.has(i) || groups.length === 0) groups.push([i]);
+    else groups[groups.length - 1]!.push(i);
+  }
+  return groups;
+}
+
 /** Merged shape and paddings for padding the axes in `stage` of `shape` (the others unpadded). */
 export function mergePadAxes(shape: readonly number[], stage: ReadonlySet<number>, paddings: readonly (readonly [number, number])[]): { shape: number[]; pads: [number, number][] } {
-  const out: number[] = [];
-  const pads: [number, number][] = [];
-  for (let i = 0; i < shape.length; i++) {
-    if (stage.has(i)) {
-      let inner = 1;
-      let j = i + 1;
-      while (j < shape.length && !stage.has(j)) inner *= shape[j++]!;
-      out.push(shape[i]! * inner);
-      pads.push([paddings[i]![0] * inner, paddings[i]![1] * inner]);
-      i = j - 1;
-    } else {
-      // the leading unpadded axes (later ones are absorbed by the padded axis before them)
-      let n = 1;
-      let j = i;
-      while (j < shape.length && !stage.has(j)) n *= shape[j++]!;
-      out.push(n);
-      pads.push([0, 0]);
-      i = j - 1;
+  const groups = groupsAfterMarked(shape.length, stage);
+  return {
+    shape: groups.map((g) => prod(g.map((i) => shape[i]!))),
+    pads: groups.map((g) => {
+      if (!stage.has(g[0]!)) return [0, 0];
+      const inner = prod(g.slice(1).map((i) => shape[i]!));
+      return [paddings[g[0]!]![0] * inner, paddings[g[0]!]![1] * inner];
+    }),
+  };
+}
+
+/** Tile on merged axes: a tiled axis absorbs the untiled axes after it; stages of 3 above rank 4. */
+export function rankSafeTile(stock: Stock) {
+  return (args: KernelArgs): TensorInfo => {
+    const x = args.inputs.x as TensorInfo;
+    const { reps } = args.attrs as unknown as { reps: number[] };
+    if (x.shape.length <= MAX_RANK) return first(stock(args));
+    const backend = args.backend as tf.KernelBackend;
+    const tiled = reps.map((r, i) => (r !== 1 ? i : -1)).filter((i) => i >= 0);
+    if (tiled.length === 0) return first(tf.getKernel('Identity', BACKEND)!.kernelFunc({ inputs: { x }, backend, attrs: {} }));
+    let y = x;
+    for (let s = 0; s < tiled.length; s += MAX_RANK - 1) {
+      const stage = new Set(tiled.slice(s, s + MAX_RANK - 1));
+      const groups = groupsAfterMarked(y.shape.length, stage);
+      const o = ops(backend);
+      try {
+        const merged = o.reshape(y, groups.map((g) => prod(g.map((i) => y.shape[i]!))));
+        const z = first(stock({ ...args, inputs: { x: merged }, attrs: { reps: groups.map((g) => (stage.has(g[0]!) ? reps[g[0]!]! : 1)) } }));
+        const next = o.result(z, y.shape.map((d, i) => (stage.has(i) ? d * reps[i]! : d)));
+        if (y !== x) backend.disposeData(y.dataId);
+        y = next;
+      } finally {
+        o.release();
+      }
     }
+    return y;
+  };
+}
+
+/** Runs of adjacent axes with the same `key` (one merged axis each). */
+function runsOf(rank: number, key: (i: number) => string | number | boolean): number[][] {
+  const runs: number[][] = [];
+  for (let i = 0; i < rank; i++) {
+    const last = runs[runs.length - 1];
+    if (last && key(last[0]!) === key(i)) last.push(i);
+    else runs.push([i]);
   }
-  return { shape: out, pads };
+  return runs;
+}
+
+/** Reverse on merged axes: reversing adjacent axes together reverses their merged axis. */
+export function rankSafeReverse(stock: Stock) {
+  return (args: KernelArgs): TensorInfo => {
+    const x = args.inputs.x as TensorInfo;
+    if (x.shape.length <= MAX_RANK) return first(stock(args));
+    const backend = args.backend as tf.KernelBackend;
+    const { dims } = args.attrs as unknown as { dims: number | number[] };
+    const axes = new Set(tf.util.parseAxisParam(dims, x.shape));
+    const runs = runsOf(x.shape.length, (i) => axes.has(i));
+    // above rank 4 (alternating axes): one reversed run at a time
+    const stages = runs.length <= MAX_RANK ? [runs.filter((r) => axes.has(r[0]!))] : runs.filter((r) => axes.has(r[0]!)).map((r) => [r]);
+    let y = x;
+    for (const stage of stages) {
+      const on = new Set(stage.flat());
+      const groups = runsOf(y.shape.length, (i) => (on.has(i) ? `r${stage.findIndex((r) => r.includes(i))}` : 'keep'));
+      const o = ops(backend);
+      try {
+        const merged = o.reshape(y, groups.map((g) => prod(g.map((i) => y.shape[i]!))));
+        const rev = groups.map((g, j) => (on.has(g[0]!) ? j : -1)).filter((j) => j >= 0);
+        const z = first(stock({ ...args, inputs: { x: merged }, attrs: { dims: rev } }));
+        const next = o.result(z, [...x.shape]);
+        if (y !== x) backend.disposeData(y.dataId);
+        y = next;
+      } finally {
+        o.release();
+      }
+    }
+    return y;
+  };
+}
+
+/** Select (tf.where) above rank 4: the condition has t's shape (flatten all) or is 1-D over axis 0. */
+export function rankSafeSelect(stock: Stock) {
+  return (args: KernelArgs): TensorInfo => {
+    const { condition, t, e } = args.inputs as { condition: TensorInfo; t: TensorInfo; e: TensorInfo };
+    if (t.shape.length <= MAX_RANK) return first(stock(args));
+    const o = ops(args.backend as tf.KernelBackend);
+    try {
+      const n = prod(t.shape);
+      const c = condition.shape.length === t.shape.length ? o.reshape(condition, [n]) : condition;
+      const shape = condition.shape.length === t.shape.length ? [n] : [t.shape[0]!, n / t.shape[0]!];
+      const z = first(stock({ ...args, inputs: { condition: c, t: o.reshape(t, shape), e: o.reshape(e, shape) } }));
+      return o.result(z, [...t.shape]);
+    } finally {
+      o.release();
+    }
+  };
+}
+
+/** Cumsum / Cumprod above rank 4: [before, axis, after] (the scan runs along one axis). */
+export function rankSafeCum(stock: Stock) {
+  return (args: KernelArgs): TensorInfo => {
+    const x = args.inputs.x as TensorInfo;
+    if (x.shape.length <= MAX_RANK) return first(stock(args));
+    const { axis } = args.attrs as unknown as { axis: number };
+    const a = axis < 0 ? axis + x.shape.length : axis;
+    const o = ops(args.backend as tf.KernelBackend);
+    try {
+      const merged = [prod(x.shape.slice(0, a)), x.shape[a]!, prod(x.shape.slice(a + 1))];
+      const z = first(stock({ ...args, inputs: { x: o.reshape(x, merged) }, attrs: { ...args.attrs, axis: 1 } }));
+      return o.result(z, [...x.shape]);
+    } finally {
+      o.release();
+    }
+  };
+}
+
+/**
+ * StridedSlice above rank 4 that is not a plain slice: axes taken whole merge with their neighbours,
+ * the others keep their own begin/stride; with more than 4 axes left, one sliced axis per stage.
+ */
+export function rankSafeStridedSlice(stock: Stock) {
+  return (args: KernelArgs): TensorInfo => {
+    const x = args.inputs.x as TensorInfo;
+    if (x.shape.length <= MAX_RANK) return first(stock(args));
+    const a = args.attrs as unknown as { begin: number[]; end: number[]; strides: number[]; beginMask: number; endMask: number; ellipsisMask: number; newAxisMask: number; shrinkAxisMask: number };
+    const info = tf.slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
+    // the stock kernel handles these without a StridedSliceProgram; with a shrink axis tfjs-core's
+    // finalShapeSparse lacks that axis (every backend fails alike)
+    const plain = info.isIdentity || info.sliceDim0 || info.isSimpleSlice;
+    if (plain || info.finalShapeSparse.length !== x.shape.length || info.finalShapeSparse.some((n) => n === 0)) return first(stock(args));
+    const backend = args.backend as tf.KernelBackend;
+    const n = info.finalShapeSparse;
+    const touched = x.shape.map((d, i) => (info.begin[i] === 0 && info.strides[i] === 1 && n[i] === d ? -1 : i)).filter((i) => i >= 0);
+    const whole = (stage: ReadonlySet<number>) => runsOf(x.shape.length, (i) => (stage.has(i) ? `s${i}` : 'whole'));
+    const all = new Set(touched);
+    const stages = whole(all).length <= MAX_RANK ? [all] : touched.map((i) => new Set([i]));
+    let y = x;
+    for (const stage of stages) {
+      const groups = whole(stage);
+      const o = ops(backend);
+      try {
+        const merged = o.reshape(y, groups.map((g) => prod(g.map((i) => y.shape[i]!))));
+        let endMask = 0;
+        const begin: number[] = [];
+        const end: number[] = [];
+        const strides: number[] = [];
+        groups.forEach((g, j) => {
+          const i = g[0]!;
+          if (!stage.has(i)) {
+            begin.push(0);
+            end.push(merged.shape[j]!);
+            strides.push(1);
+            return;
+          }
+          const b = info.begin[i]!;
+          const st = info.strides[i]!;
+          // one step past the last element taken; below 0 (negative stride) only the end mask can say it
+          const e = st > 0 ? b + (n[i]! - 1) * st + 1 : b + n[i]! * st;
+          if (e < 0) endMask |= 1 << j;
+          begin.push(b);
+          end.push(Math.max(e, 0));
+          strides.push(st);
+        });
+        const z = first(
+          stock({
+            ...args,
+            inputs: { x: merged },
+            attrs: { begin, end, strides, beginMask: 0, endMask, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+          }),
+        );
+        const next = o.result(z, y.shape.map((d, i) => (stage.has(i) ? n[i]! : d)));
+        if (y !== x) backend.disposeData(y.dataId);
+        y = next;
+      } finally {
+        o.release();
+      }
+    }
+    if (tf.util.arraysEqual(y.shape, info.finalShape)) return y;
+    const o = ops(backend);
+    return o.result(y, info.finalShape);
+  };
 }
 
 /** AddN in chunks that fit the device's storage-buffer bindings (one is the output). */
