@@ -53,18 +53,21 @@ export function summaryRows(config: ModelConfig): ModelSummaryRow[] {
 }
 
 /** max |D(E(x)) − x| over random clips, train-mode (batch statistics) and eval-mode normalisation. */
-export function roundTripMaxError(model: CrevNet, batch = 2, seed = 1): number {
+export async function roundTripMaxError(model: CrevNet, batch = 2, seed = 1): Promise<number> {
   const [h, w, c] = model.config.imageSize;
-  return tf.tidy(() => {
-    const x = tf.randomUniform([3, batch, h, w, c], 0, 1, 'float32', seed) as tf.Tensor5D;
-    let worst = 0;
-    for (const [enc, dec] of [['recompute', 'recompute'], ['eval', 'eval']] as const) {
+  const x = tf.randomUniform([3, batch, h, w, c], 0, 1, 'float32', seed) as tf.Tensor5D;
+  let worst = 0;
+  for (const [enc, dec] of [['recompute', 'recompute'], ['eval', 'eval']] as const) {
+    const e = tf.tidy(() => {
       const [z1, z2] = model.encode(x, enc);
-      const err = tf.max(tf.abs(tf.sub(model.decode(z1, z2, dec), x))).dataSync()[0]!;
-      worst = Math.max(worst, err);
-    }
-    return worst;
-  });
+      return tf.max(tf.abs(tf.sub(model.decode(z1, z2, dec), x)));
+    });
+    // an asynchronous read: a GPU backend (webgpu) has no synchronous one in Node
+    worst = Math.max(worst, (await e.data())[0]!);
+    e.dispose();
+  }
+  x.dispose();
+  return worst;
 }
 
 /**
@@ -96,7 +99,7 @@ export async function timeModel(
     model.predict(ctx, 10).dispose();
     const t0 = performance.now();
     const p = model.predict(ctx, 10);
-    p.dataSync();
+    await p.data();
     const dt = (performance.now() - t0) / 1000;
     tf.dispose([p, ctx]);
     return { secondsPerStep: median(wall), cpuSecondsPerStep: median(cpu), predictSequencesPerSecond: o.predictBatch / dt };
@@ -131,7 +134,7 @@ export function register(program: Command): void {
         try {
           const params = model.paramCounts();
           const latentShape = model.latentShape();
-          const err = roundTripMaxError(model);
+          const err = await roundTripMaxError(model);
           const macs = macsFor(config);
           const timing = opts.time
             ? await timeModel(model, settings, { batch: opts.batch ?? settings.batch, frames: settings.frames, steps: opts.steps ?? 3, predictBatch: 16 })

@@ -220,6 +220,12 @@ function checkedBackend(Base: WebGpuBackendClass) {
   type Readable = tf.KernelBackend & { read(id: object): Promise<tf.backend_util.BackendValues>; readSync(id: object): tf.backend_util.BackendValues };
   const B = Base as unknown as new (device: GpuDeviceLike, info?: GpuAdapterInfoLike) => Readable;
   return class CheckedWebGPUBackend extends B {
+    constructor(device: GpuDeviceLike, info?: GpuAdapterInfoLike) {
+      super(device, info);
+      // its "use asynchronous APIs" console warning: readSync below throws a clearer error instead
+      (this as unknown as { hasReadSyncWarned: boolean }).hasReadSyncWarned = true;
+    }
+
     override async read(dataId: object): Promise<tf.backend_util.BackendValues> {
       throwPendingGpuErrors();
       const values = await super.read(dataId);
