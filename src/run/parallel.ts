@@ -29,11 +29,13 @@ import { DEFAULT_LOSS_OPTIONS, type CrevNet, type LossOptions } from '../model/c
 import { InternalError } from '../runtime/errors.js';
 import type { PredictRequest, StepRequest, WorkerInit, WorkerReply, WorkerRequest } from './parallel-worker.js';
 
-/** `train.workers`: a count, or 'auto' = min(2, available cores) on the single-threaded wasm/cpu backends, 1 elsewhere. */
+/** `train.workers`: a count, or 'auto' = min(2, available cores) on the single-threaded wasm/cpu backends, 1 elsewhere (always 1 on webgpu). */
 export type WorkersSetting = number | 'auto';
 
 /** Threads (main included) a training step uses for `setting` on `backend`. */
 export function resolveWorkers(setting: WorkersSetting, backend: string = tf.getBackend()): number {
+  // one GPU per process: workers would each open the device, and the pool exchanges weights by synchronous reads
+  if (backend === 'webgpu') return 1;
   if (setting !== 'auto') {
     if (!Number.isInteger(setting) || setting < 1) throw new InternalError(`workers must be a positive integer or 'auto', got ${String(setting)}`);
     return setting;

@@ -368,7 +368,9 @@ export function bindingSafeAddN(stock: Stock) {
   return (args: KernelArgs): TensorInfo => {
     const backend = args.backend as tf.KernelBackend & { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } };
     const limit = Math.max(2, (backend.device?.limits?.maxStorageBuffersPerShaderStage ?? 8) - 1);
+    // AddN's inputs are an array (the kernel signature's map type notwithstanding)
     const xs = Object.values(args.inputs) as TensorInfo[];
+    const call = (ts: TensorInfo[]) => first(stock({ ...args, inputs: ts as unknown as tf.NamedTensorInfoMap }));
     if (xs.length <= limit) return first(stock(args));
     let parts = xs;
     const owned = new Set<TensorInfo>();
@@ -380,14 +382,14 @@ export function bindingSafeAddN(stock: Stock) {
           next.push(chunk[0]!);
           continue;
         }
-        const y = first(stock({ ...args, inputs: Object.fromEntries(chunk.map((t, j) => [String(j), t])) }));
+        const y = call(chunk);
         owned.add(y);
         next.push(y);
       }
       for (const t of parts) if (owned.has(t) && !next.includes(t)) backend.disposeData(t.dataId);
       parts = next;
     }
-    const y = first(stock({ ...args, inputs: Object.fromEntries(parts.map((t, j) => [String(j), t])) }));
+    const y = call(parts);
     for (const t of parts) if (owned.has(t)) backend.disposeData(t.dataId);
     return y;
   };
