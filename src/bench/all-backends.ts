@@ -5,7 +5,8 @@
  */
 import { runProcess } from './run-process.js';
 
-export const ALL_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+/** webgpu takes whatever adapter there is, a software one included (its numbers then show correctness, not speed) */
+export const ALL_BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 export interface ChildBenchResult {
   backend: string;

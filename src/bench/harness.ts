@@ -129,18 +129,6 @@ export async function timeSecondsAsync(fn: () => Promise<void>, repeats: number,
   return { median: median(samples), samples };
 }
 
-/** Median seconds of `fn` over `repeats` runs after `warmup` untimed runs. */
-export function timeSeconds(fn: () => void, repeats: number, warmup: number): { median: number; samples: number[] } {
-  for (let i = 0; i < warmup; i++) fn();
-  const samples: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    fn();
-    samples.push((performance.now() - t0) / 1000);
-  }
-  return { median: median(samples), samples };
-}
-
 /** The config with `total` encoder blocks spread over its stages (same strides and widths), or null. */
 export function withEncoderBlocks(config: ModelConfig, total: number, reversible: boolean): ModelConfig | null {
   const stages = config.nBlocks.length;
@@ -219,10 +207,10 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
     const ctx = randomSequence(context, inferBatch, config, seed + 2);
     try {
       log(`inference: ${context}→${horizon} at batch ${inferBatch}, ${warmup} warm-up + ${repeats} timed`);
-      const t = timeSeconds(
-        () => {
+      const t = await timeSecondsAsync(
+        async () => {
           const y = model.predict(ctx, horizon);
-          y.dataSync();
+          await y.data();
           y.dispose();
         },
         repeats,
@@ -236,15 +224,19 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
     // Round trip D(E(x)) on random clips, both BN modes.
     log('round trip');
     const clip = randomSequence(3, trainBatch, config, seed + 3);
-    const rt = (mode: 'train' | 'eval') =>
-      tf.tidy(() => {
+    const rt = async (mode: 'train' | 'eval') => {
+      const e = tf.tidy(() => {
         const [z1, z2] = model.encode(clip, mode);
         const y = model.decode(z1, z2, mode);
-        return y.sub(clip.reshape(y.shape)).abs().max().dataSync()[0]!;
+        return y.sub(clip.reshape(y.shape)).abs().max();
       });
+      const v = (await e.data())[0]!;
+      e.dispose();
+      return v;
+    };
     try {
-      rtEval = rt('eval');
-      rtTrain = rt('train');
+      rtEval = await rt('eval');
+      rtTrain = await rt('train');
     } finally {
       clip.dispose();
     }

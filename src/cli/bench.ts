@@ -14,6 +14,7 @@ import { ALL_BACKENDS, benchInChild, type ChildBenchResult } from '../bench/all-
 import { formatProfile, profileTrainStep, type StepProfile } from '../bench/profile.js';
 import { formatMicro, runMicro } from '../bench/micro.js';
 import { loadConfig } from '../model/config-file.js';
+import { describeAdapter, type WebGpuAdapterSummary } from '../runtime/webgpu.js';
 
 interface BenchCliOptions {
   config: string;
@@ -34,6 +35,8 @@ interface BenchCliOptions {
 }
 
 export interface BenchReport extends BenchResult {
+  /** the GPU adapter of the webgpu backend (null on the others) */
+  adapter?: WebGpuAdapterSummary | null;
   peer?: PeerResult & {
     /** ours / peer seconds per training step (≤ 1: we are faster) */
     trainStepRatio: number | null;
@@ -59,6 +62,7 @@ const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefi
 export function formatReport(r: BenchReport): string {
   const lines = [
     `crevnet bench: config ${r.config}, backend ${r.backend}, ${r.details.params} params`,
+    ...(r.adapter ? [`  adapter      ${describeAdapter(r.adapter)}${r.adapter.software ? ' [software: for correctness, not speed]' : ''}`] : []),
     `  train step   ${fmt(r.trainStepSeconds)} s  (Adam, batch ${r.details.trainBatch}, ${r.details.frames} frames, ${r.workers} thread${r.workers > 1 ? 's (data parallel)' : ''}; median of ${r.details.repeats})`,
     `  inference    ${fmt(r.inferSeqPerSecond, 2)} seq/s  (${r.details.context}→${r.details.horizon} at batch ${r.details.inferBatch})`,
     `  round trip   max |D(E(x)) − x| = ${r.roundTripMaxError.toExponential(2)}`,
@@ -83,7 +87,8 @@ export function formatReport(r: BenchReport): string {
         lines.push(`  ${o.backend.padEnd(11)} ${o.available ? 'failed' : 'not available'}: ${o.reason ?? ''}`);
         continue;
       }
-      const x = o.result as unknown as BenchResult;
+      const x = o.result as unknown as BenchReport;
+      if (x.adapter) lines.push(`  ${o.backend.padEnd(11)} on ${describeAdapter(x.adapter)}`);
       lines.push(`  ${o.backend.padEnd(11)} train ${fmt(x.trainStepSeconds)} s, inference ${fmt(x.inferSeqPerSecond, 2)} seq/s, round trip ${x.roundTripMaxError.toExponential(2)}`);
     }
   }
@@ -118,6 +123,8 @@ export function register(program: Command): void {
         const info = await startBackend(cmd);
         const log = opts.quiet || opts.json ? () => {} : (l: string) => process.stderr.write(`bench: ${l}\n`);
         if (opts.micro) {
+          // kernel-variant microbenchmarks of the CPU backends; they read results synchronously
+          if (info.backend === 'webgpu') throw new UserError('--micro compares wasm/cpu kernel variants; run it with --backend wasm or cpu');
           const m = runMicro({ repeats: opts.repeats, warmup: Math.max(1, opts.warmup), batch: opts.batch });
           if (opts.json) printJson(m);
           else process.stdout.write(`${formatMicro(m)}\n`);
@@ -136,6 +143,7 @@ export function register(program: Command): void {
           log,
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
         });
+        result.adapter = info.adapter ?? null;
         if (opts.profile) {
           log('profile of one training step');
           result.profile = await profileTrainStep({ config: opts.config, batch: opts.batch, frames: opts.frames });

@@ -9,6 +9,7 @@ import { action, parsePositiveInt, printJson, startBackend } from './common.js';
 import type { ModelConfig } from '../model/config.js';
 import { loadTrainingConfig, type TrainConfig } from '../train/config.js';
 import { benchTrainStep } from '../bench/harness.js';
+import { UserError } from '../runtime/errors.js';
 import { CrevNet, latentShapeFor, macsFor } from '../model/crevnet.js';
 import { blockParamCount, planBlocks } from '../model/block.js';
 import { layerParamCount } from '../model/predictor.js';
@@ -139,6 +140,7 @@ export function register(program: Command): void {
           const timing = opts.time
             ? await timeModel(model, settings, { batch: opts.batch ?? settings.batch, frames: settings.frames, steps: opts.steps ?? 3, predictBatch: 16 })
             : undefined;
+          if (opts.benchConv3d && be.backend === 'webgpu') throw new UserError('--bench-conv3d compares wasm/cpu conv3d variants; run it with --backend wasm or cpu');
           const convBench = opts.benchConv3d ? benchConv3d(convShapes(config, opts.batch ?? settings.batch, settings.frames - 3)) : undefined;
           if (opts.json) {
             const out: Record<string, unknown> = {
