@@ -32,6 +32,7 @@ interface GpuAdapterLike {
 }
 interface GpuDeviceLike {
   destroy(): void;
+  queue: { onSubmittedWorkDone(): Promise<void> };
   addEventListener(type: 'uncapturederror', fn: (ev: { error: { message: string }; preventDefault?: () => void }) => void): void;
   lost: Promise<{ reason: string; message: string }>;
 }
@@ -246,6 +247,24 @@ function checkedBackend(Base: WebGpuBackendClass) {
   } as unknown as new (device: GpuDeviceLike, info?: GpuAdapterInfoLike) => tf.KernelBackend;
 }
 
+/**
+ * Submit what the backend has queued (tfjs batches dispatches), wait until the GPU is idle, and
+ * return (and forget) the GPU errors reported so far.
+ */
+export async function settleWebGpu(): Promise<string[]> {
+  if (!open) return [];
+  const be = tf.findBackend('webgpu') as unknown as { ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void } | undefined;
+  if (be) {
+    be.ensureCommandEncoderReady();
+    be.endComputePassEncoder();
+    be.submitQueue();
+  }
+  await open.device.queue.onSubmittedWorkDone();
+  // error callbacks are delivered on a later turn of the event loop
+  await new Promise((r) => setTimeout(r, 0));
+  return pendingErrors.splice(0, pendingErrors.length);
+}
+
 /** The adapter in use, if the GPU is open. */
 export function webGpuAdapter(): WebGpuAdapterSummary | undefined {
   return open?.adapter;
@@ -260,8 +279,8 @@ export async function closeWebGpu(): Promise<void> {
   if (!open) return;
   const { device } = open;
   if (tf.findBackend('webgpu')) {
-    // Let queued GPU work finish before its buffers go.
-    await new Promise((r) => setImmediate(r));
+    // queued GPU work finishes before its buffers go
+    await settleWebGpu().catch(() => undefined);
     tf.removeBackend('webgpu');
   }
   open = undefined;

@@ -26,10 +26,20 @@ export { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } f
 export { mergeBroadcast, mergePadAxes } from './webgpu-rank.js';
 
 const registered = new Set<string>();
+/** the kernels replaced here, by `${backend}/${kernel}` */
+const stockKernels = new Map<string, tf.KernelFunc>();
+
+/** The backend's own kernel that a composed one replaced (undefined when none was replaced). */
+export function stockKernel(kernelName: string, backendName: string): tf.KernelFunc | undefined {
+  return stockKernels.get(`${backendName}/${kernelName}`);
+}
 
 function replaceKernel(kernelName: string, backendName: string, make: (stock?: tf.KernelFunc) => unknown): void {
   const stock = tf.getKernel(kernelName, backendName);
-  if (stock) tf.unregisterKernel(kernelName, backendName);
+  if (stock) {
+    stockKernels.set(`${backendName}/${kernelName}`, stock.kernelFunc);
+    tf.unregisterKernel(kernelName, backendName);
+  }
   tf.registerKernel({ kernelName, backendName, kernelFunc: make(stock?.kernelFunc) as tf.KernelFunc });
 }
 
@@ -39,7 +49,7 @@ function registerWebGpuKernels(): void {
     const stock = tf.getKernel(name, 'webgpu');
     if (stock) replaceKernel(name, 'webgpu', () => make(stock.kernelFunc));
   };
-  for (const name of WEBGPU_BINARY_KERNELS) wrap(name, (stock) => rankSafeBinary(name, stock as never));
+  for (const name of WEBGPU_BINARY_KERNELS) wrap(name, (stock) => rankSafeBinary(stock as never));
   wrap('PadV2', (stock) => rankSafePad(stock as never));
   wrap('AddN', (stock) => bindingSafeAddN(stock as never));
   wrap('Tile', (stock) => rankSafeTile(stock as never));

@@ -111,7 +111,7 @@ export function mergeBroadcast(aShape: readonly number[], bShape: readonly numbe
 }
 
 /** A binary kernel that merges axes above rank 4 (see the file comment). */
-export function rankSafeBinary(kernelName: string, stock: Stock) {
+export function rankSafeBinary(stock: Stock) {
   return (args: KernelArgs): TensorInfo | TensorInfo[] => {
     const names = Object.keys(args.inputs);
     const [an, bn] = names as [string, string];
@@ -120,9 +120,8 @@ export function rankSafeBinary(kernelName: string, stock: Stock) {
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     if (outShape.length <= MAX_RANK) return stock(args);
     const merged = mergeBroadcast(a.shape, b.shape);
-    if (merged.out.length > MAX_RANK) {
-      throw new Error(`webgpu ${kernelName}: broadcasting ${JSON.stringify(a.shape)} with ${JSON.stringify(b.shape)} needs ${merged.out.length} axes; at most ${MAX_RANK} are supported`);
-    }
+    // still above rank 4: neither operand is 1-D (that merges to ≤ 2 axes), so the stock shader is valid
+    if (merged.out.length > MAX_RANK) return stock(args);
     const o = ops(args.backend as tf.KernelBackend);
     try {
       const y = first(stock({ ...args, inputs: { [an]: o.reshape(a, merged.a.length ? merged.a : [1]), [bn]: o.reshape(b, merged.b.length ? merged.b : [1]) } }));
