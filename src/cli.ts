@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** The crevnet command line: global options and one module per command in cli/. */
 import { Command, CommanderError, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { BACKEND_CHOICES, shutdownBackend } from './runtime/backend.js';
+import { packageVersion } from './runtime/package-root.js';
 import { reportError, setDebug } from './cli/common.js';
 import { register as registerInfo } from './cli/info.js';
 import { register as registerDataset } from './cli/dataset.js';
@@ -14,12 +14,10 @@ import { register as registerBench } from './cli/bench.js';
 import { register as registerModel } from './cli/model.js';
 import { register as registerServe } from './cli/serve.js';
 
-const require = createRequire(import.meta.url);
-const pkg = require('../package.json') as { version: string };
 
 const program = new Command('crevnet')
   .description('CrevNet video prediction: reversible 3D autoencoder + reversible ConvRNN, on tfjs')
-  .version(pkg.version)
+  .version(packageVersion())
   .addOption(
     new Option('--backend <name>', 'tfjs backend (env CREVNET_BACKEND)')
       .choices([...BACKEND_CHOICES])

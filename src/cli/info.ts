@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { action, printJson, startBackend } from './common.js';
 import { binaryVersion, ffmpegBinary, ffprobeBinary } from '../runtime/ffmpeg-paths.js';
 import { errorMessage } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/webgpu.js';
+import { packageVersion } from '../runtime/package-root.js';
 import { DEFAULT_MODEL_NAME, bundledModelNames } from '../model/pretrained.js';
-
-const require = createRequire(import.meta.url);
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
@@ -28,9 +26,8 @@ export function register(program: Command): void {
     .action(
       action(async (opts: { json?: boolean }, cmd: Command) => {
         const be = await startBackend(cmd);
-        const pkg = require('../../package.json') as { version: string };
         const info = {
-          crevnet: pkg.version,
+          crevnet: packageVersion(),
           node: process.version,
           platform: `${process.platform}-${process.arch}`,
           tfjs: tf.version.tfjs,

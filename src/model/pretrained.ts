@@ -4,16 +4,13 @@
  * default), and how a --model argument maps to a checkpoint directory.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { UserError } from '../runtime/errors.js';
+import { packageRoot } from '../runtime/package-root.js';
 
 export const DEFAULT_MODEL_NAME = 'mmnist-medium';
 
-/** Package root (the installed package or the repository): this file is src/model/pretrained.ts (tsx) or dist/model/pretrained.js (built). */
-export function packageRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-}
+export { packageRoot } from '../runtime/package-root.js';
 
 /** outputs/pretrained/ of the installed package: one directory per bundled model. */
 export function bundledModelsDir(): string {
