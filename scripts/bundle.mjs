@@ -50,7 +50,7 @@ const entries = {
   'virtual:cli': `${provide}
 import { isMainThread } from 'node:worker_threads';
 if (isMainThread) await import(${JSON.stringify(join(root, 'src', 'cli.ts'))});
-else await import(${JSON.stringify(join(root, 'src', 'train', 'parallel-worker.ts'))});
+else await import(${JSON.stringify(join(root, 'src', 'run', 'parallel-worker.ts'))});
 `,
 };
 const virtual = {

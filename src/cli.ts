@@ -14,7 +14,6 @@ import { register as registerBench } from './cli/bench.js';
 import { register as registerModel } from './cli/model.js';
 import { register as registerServe } from './cli/serve.js';
 
-
 const program = new Command('crevnet')
   .description('CrevNet video prediction: reversible 3D autoencoder + reversible ConvRNN, on tfjs')
   .version(packageVersion())

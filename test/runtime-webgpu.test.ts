@@ -13,7 +13,7 @@ import { describeAdapter, isSoftwareAdapter, settleWebGpu, webGpuAdapter } from 
 import { loadConfig, parseConfig } from '../src/model/config.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
-import { defaultModelDir } from '../src/eval/pretrained.js';
+import { defaultModelDir } from '../src/model/pretrained.js';
 import { loadClip } from '../src/predict/predict.js';
 import { ROOT } from './cli-helpers.js';
 import { webgpuSkipReason } from './webgpu-helpers.js';
