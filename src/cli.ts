@@ -39,6 +39,6 @@ try {
     reportError(err);
   }
 } finally {
-  // a WebGPU device left open keeps Dawn's threads running past the end of the script
+  // release a WebGPU device and Dawn's instance before Node tears down (docs/gpu.md)
   await shutdownBackend().catch(() => undefined);
 }

@@ -4,8 +4,9 @@
  * benchmarks, report rendering) is internal and may change; the CLI imports those modules directly.
  */
 
-// Backend and errors: call initBackend once before anything that runs the model.
-export { initBackend, backendInfo, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendAttempt } from './runtime/backend.js';
+// Backend and errors: call initBackend once before anything that runs the model, and shutdownBackend
+// when done (it releases a WebGPU device; a no-op on the other backends).
+export { initBackend, backendInfo, shutdownBackend, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendAttempt } from './runtime/backend.js';
 export { CrevnetError, UserError, InternalError } from './runtime/errors.js';
 
 // Configs.

@@ -22,7 +22,7 @@ const EXPORTED_VALUES = [
   'encodeFrames', 'evaluate', 'expandInputs', 'floatToUint8', 'formatEvalTable', 'frameScores', 'generateSequences', 'inferClip',
   'initBackend', 'isCheckpoint', 'isFailure', 'loadCheckpoint', 'loadClip', 'loadConfig', 'loadMnistDigits', 'lossOptions', 'mae', 'mse',
   'paramCountsFor', 'parseBackendChoice', 'parseConfig', 'parseIdxImages', 'planOutputs', 'predictBatch', 'predictVideo',
-  'probeVideo', 'psnr', 'readIdxImages', 'readNpy', 'readTimeMajorBatch', 'resolveModelDir', 'saveCheckpoint', 'ssim', 'ssimMulti',
+  'probeVideo', 'psnr', 'readIdxImages', 'readNpy', 'readTimeMajorBatch', 'resolveModelDir', 'saveCheckpoint', 'shutdownBackend', 'ssim', 'ssimMulti',
   'train', 'uint8ToFloat', 'writeNpy', 'writePrediction', 'writeTimeMajorBatch',
 ];
 

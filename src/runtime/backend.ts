@@ -131,8 +131,8 @@ export function backendInfo(): BackendInfo | undefined {
 }
 
 /**
- * Release what the backend holds outside the JS heap that would keep the process from ending
- * cleanly (the WebGPU device and Dawn's instance). The CLI calls it before it returns.
+ * Release what the backend holds outside the JS heap (the WebGPU device and Dawn's instance; nothing
+ * on the other backends). The CLI calls it before it returns.
  */
 export async function shutdownBackend(): Promise<void> {
   if (current?.backend === 'webgpu') current = undefined;

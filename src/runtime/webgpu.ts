@@ -271,9 +271,9 @@ export function webGpuAdapter(): WebGpuAdapterSummary | undefined {
 }
 
 /**
- * Release the GPU: the tfjs backend (its buffers), then the device, then the instance. Without this
- * Dawn's threads outlive the JS side and the process does not end cleanly (docs/gpu.md).
- * Safe to call when nothing is open.
+ * Release the GPU in order: queued work finishes, the tfjs backend frees its buffers, the device is
+ * destroyed, the last reference to Dawn's instance goes; so nothing of Dawn is left for Node's
+ * teardown (docs/gpu.md). Safe to call when nothing is open.
  */
 export async function closeWebGpu(): Promise<void> {
   if (!open) return;
