@@ -65,7 +65,7 @@ const losses = async (run: string) =>
 
 gpuTest('train tiny on webgpu: 4 iterations, --resume to 6 = a straight run to 6; eval and predict with it', async () => {
   // the tiny model; shorter sequences and a small batch keep lavapipe's time down
-  const cfg = await tinyConfig(join(work.dir, 'tiny.json'), { batch: 1, frames: 5, validationSequences: 2, validateEvery: 1000, checkpointEvery: 1000 });
+  const cfg = await tinyConfig(join(work.dir, 'tiny.json'), { batch: 1, frames: 5, validationSequences: 1, validateEvery: 1000, checkpointEvery: 1000 });
   const run = join(work.dir, 'run');
   const straight = join(work.dir, 'straight');
   assertClean(await crevnet(['--backend', 'webgpu', 'train', '--config', cfg, '--iterations', '4', '--out', run]), 'train to 4');
@@ -79,16 +79,12 @@ gpuTest('train tiny on webgpu: 4 iterations, --resume to 6 = a straight run to 6
   assert.deepEqual(b.map((x) => x.step), [1, 2, 3, 4, 5, 6]);
   a.forEach((x, i) => assert.ok(Math.abs(x.loss - b[i]!.loss) <= 1e-4 * Math.abs(b[i]!.loss), `iteration ${x.step}: ${x.loss} vs ${b[i]!.loss}`));
 
-  // eval with the trained model: webgpu scores as wasm does
-  const evalArgs = ['eval', '--model', run, '--count', '2', '--batch', '2', '--json'];
-  const ge = await crevnet(['--backend', 'webgpu', ...evalArgs]);
-  assertClean(ge, 'eval webgpu');
-  const we = await crevnet(['--backend', 'wasm', ...evalArgs]);
-  assertClean(we, 'eval wasm');
-  const g = JSON.parse(ge.stdout) as { mse: number; ssim: number };
-  const w = JSON.parse(we.stdout) as { mse: number; ssim: number };
-  assert.ok(Math.abs(g.mse - w.mse) <= 1e-3 * w.mse, `eval MSE ${g.mse} vs ${w.mse}`);
-  assert.ok(Math.abs(g.ssim - w.ssim) <= 1e-4, `eval SSIM ${g.ssim} vs ${w.ssim}`);
+  // eval with the trained model (the rollout itself is compared with cpu/wasm in runtime-webgpu.test.ts)
+  const ev = await crevnet(['--backend', 'webgpu', 'eval', '--model', run, '--count', '2', '--batch', '2', '--json']);
+  assertClean(ev, 'eval');
+  const e = JSON.parse(ev.stdout) as { count: number; mse: number; ssim: number };
+  assert.equal(e.count, 2);
+  assert.ok(Number.isFinite(e.mse) && e.mse > 0 && e.ssim > 0 && e.ssim < 1, `eval ${e.mse} / ${e.ssim}`);
 
   // predict a video with it
   const out = join(work.dir, 'pred.gif');

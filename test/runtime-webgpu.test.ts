@@ -155,10 +155,11 @@ async function predictSample(backend: 'wasm' | 'webgpu', context: number, horizo
   }
 }
 
+// 4 of the command's 10 predicted frames keep lavapipe's time down (all 10: 1.5e-6, docs/gpu.md)
 gpuTest('predict on the sample video: webgpu matches wasm to 1e-3', async () => {
-  const a = await predictSample('wasm', 10, 10);
-  const b = await predictSample('webgpu', 10, 10);
+  const a = await predictSample('wasm', 10, 4);
+  const b = await predictSample('webgpu', 10, 4);
   const d = maxAbs(a, b);
-  process.stdout.write(`# sample video 10→10, max |webgpu − wasm| = ${d.toExponential(2)}\n`);
+  process.stdout.write(`# sample video 10→4, max |webgpu − wasm| = ${d.toExponential(2)}\n`);
   assert.ok(d <= 1e-3, `max abs difference ${d}`);
 });
