@@ -188,7 +188,7 @@ export async function initWebGpu(opts: { hardwareOnly: boolean }): Promise<WebGp
   const Base = backendModule.WebGPUBackend ?? backendModule.default?.WebGPUBackend;
   if (!Base) throw new Error('@tensorflow/tfjs-backend-webgpu exports no WebGPUBackend');
   const Checked = checkedBackend(Base);
-  // The package registers its own factory when navigator.gpu exists at import (browsers, Node ≥ 21 with a polyfill).
+  // the package registers a factory of its own when navigator.gpu already existed at its import
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new Checked(device, adapter.info), 0);
   open = { gpu, device, adapter: summary };
