@@ -39,7 +39,9 @@ test('crevnet metrics: OpenSTL ntchw float preds vs the published time-major uin
     const r = await crevnet(['metrics', '--pred', path.join(dir, 'pred.npy'), '--true', path.join(dir, 'true.npy'), '--true-start', '10', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const got = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(got), ['frames', 'mse', 'mae', 'ssim', 'ssimStrict', 'psnr', 'perFrame']);
+    assert.deepEqual(Object.keys(got), ['layout', 'channels', 'frames', 'mse', 'mae', 'ssim', 'ssimStrict', 'psnr', 'perFrame']);
+    assert.deepEqual(got.layout, { pred: 'ntchw', true: 'tnhw', inferred: true });
+    assert.equal(got.channels, 1);
     assert.deepEqual(Object.keys(got.perFrame), ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr']);
     assert.equal(got.frames, 30);
     for (const k of ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr'] as const) {
@@ -51,6 +53,48 @@ test('crevnet metrics: OpenSTL ntchw float preds vs the published time-major uin
     const table = await crevnet(['metrics', '--pred', path.join(dir, 'pred.npy'), '--true', path.join(dir, 'true.npy'), '--true-start', '10']);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /SSIM strict/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('crevnet metrics: colour (N, T, 3, H, W) float preds vs (T, N, H, W, 3) uint8 truth; it says which layouts it assumed', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'crevnet-met-'));
+  try {
+    const [N, T, H, W, C] = [2, 3, 12, 10, 3];
+    const px = H * W * C;
+    const rng = new Rng(5);
+    const truth = Uint8Array.from({ length: T * N * px }, () => rng.int(256));
+    // channel-first predictions of the same frames plus noise
+    const pred = new Float32Array(N * T * px);
+    for (let i = 0; i < N; i++) for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) for (let k = 0; k < H * W; k++) {
+      pred[((i * T + t) * C + c) * H * W + k] = truth[(t * N + i) * px + k * C + c]! / 255 + (rng.next() - 0.5) * 0.3;
+    }
+    await writeNpy(path.join(dir, 'true.npy'), { dtype: 'uint8', shape: [T, N, H, W, C], data: truth });
+    await writeNpy(path.join(dir, 'pred.npy'), { dtype: 'float32', shape: [N, T, C, H, W], data: pred });
+    // expected: every frame through the library, channels last
+    const acc = new MetricsAccumulator(T, H, W, C);
+    const p = new Float32Array(T * N * px);
+    for (let i = 0; i < N; i++) for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) for (let k = 0; k < H * W; k++) {
+      p[(t * N + i) * px + k * C + c] = pred[((i * T + t) * C + c) * H * W + k]!;
+    }
+    acc.add(p, Float32Array.from(truth, (v) => v / 255), N);
+    const want = acc.result();
+    const r = await crevnet(['metrics', '--pred', path.join(dir, 'pred.npy'), '--true', path.join(dir, 'true.npy'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    assert.deepEqual(got.layout, { pred: 'ntchw', true: 'tnhwc', inferred: true });
+    assert.equal(got.channels, 3);
+    for (const k of ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr'] as const) assert.ok(Math.abs(got[k] - want[k]) < 1e-9, `${k}: ${got[k]} vs ${want[k]}`);
+    const table = await crevnet(['metrics', '--pred', path.join(dir, 'pred.npy'), '--true', path.join(dir, 'true.npy')]);
+    assert.match(table.stdout, /layout ntchw \(N, T, C, H, W\), inferred from the shape/);
+    assert.match(table.stdout, /layout tnhwc \(T, N, H, W, C\), inferred from the shape/);
+    assert.match(table.stdout, /12×10 RGB/);
+    // a shape that fits both rank-5 layouts needs --layout
+    await writeNpy(path.join(dir, 'odd.npy'), { dtype: 'uint8', shape: [2, 3, 3, 8, 3], data: new Uint8Array(2 * 3 * 3 * 8 * 3) });
+    const odd = await crevnet(['metrics', '--pred', path.join(dir, 'odd.npy'), '--true', path.join(dir, 'odd.npy')]);
+    assert.equal(odd.code, 2);
+    assert.match(odd.stderr, /^error: .*cannot infer the layout of shape \(2, 3, 3, 8, 3\); pass --layout ntchw/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

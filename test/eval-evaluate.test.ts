@@ -193,7 +193,7 @@ test('evaluate() with an in-memory predictor: baselines beside it, report fields
   await assert.rejects(evaluate({ predictor: blackModel, count: 2, context: 12, horizon: 10 }), (e: unknown) => e instanceof UserError && /22 frames/.test(e.message));
   // the model forecaster checks the shape predict returns
   const wrong = modelForecaster({ predict: (ctx: tf.Tensor5D) => tf.zeros([1, ...ctx.shape.slice(1)] as [number, number, number, number, number]) as tf.Tensor5D });
-  await assert.rejects(Promise.resolve(wrong({ sequences: new Float32Array(20 * 64 * 64), batch: 1, context: 10, horizon: 10, height: 64, width: 64 })), /returned shape/);
+  await assert.rejects(Promise.resolve(wrong({ sequences: new Float32Array(20 * 64 * 64), batch: 1, context: 10, horizon: 10, height: 64, width: 64, channels: 1 })), /returned shape/);
 });
 
 test('evaluate() --versus: a second model on the same sequences, with model − versus per frame', async () => {

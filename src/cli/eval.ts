@@ -1,5 +1,7 @@
 /** `crevnet eval`: the 10→10 test rollout of a checkpoint beside two trivial baselines. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { FIT_MODES, type FitMode } from '../video/ffmpeg.js';
+import { decodeProgressLine } from '../video/dataset.js';
 import cliProgress from 'cli-progress';
 import { action, parseIntOption, parsePositiveInt, parseWorkers, startBackend } from './common.js';
 import { evaluate } from '../eval/evaluate.js';
@@ -11,7 +13,10 @@ import { DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED } from '../eval/sources.js';
 interface EvalCliOptions {
   model?: string;
   versus?: string;
-  data?: string;
+  data?: string[];
+  frameStep?: number;
+  fit?: FitMode;
+  heldOut?: boolean;
   count?: number;
   seed?: number;
   context: number;
@@ -60,10 +65,13 @@ function progressReporter(): { update: (done: number, total: number) => void; st
 export function register(program: Command): void {
   program
     .command('eval')
-    .description('evaluate a model on Moving MNIST (10→10 rollout): MSE, MAE, SSIM, SSIMstrict, PSNR beside copy-last and black-frame baselines')
+    .description('evaluate a model (10→10 rollout) on Moving MNIST, a .npy of sequences or your videos: MSE, MAE, SSIM, SSIMstrict, PSNR beside copy-last and black-frame baselines')
     .option('--model <dir|name|default>', `checkpoint or run directory, or a bundled model's name; default: the bundled ${DEFAULT_MODEL_NAME}`)
     .option('--versus <dir|name>', 'a second model scored on the same sequences: its metrics, and model − versus per frame with a paired 95% interval')
-    .option('--data <file.npy>', 'time-major uint8 (T, N, 64, 64) file, e.g. mnist_test_seq.npy (read in batches)')
+    .option('--data <file.npy|videos...>', 'a time-major uint8 (T, N, H, W[, C]) .npy, e.g. mnist_test_seq.npy (read in batches), or videos (files, directories, globs): their non-overlapping windows of context + horizon frames')
+    .option('--held-out', "the held-out videos of the model's own training run (a model trained with --data), with its frame step and fit")
+    .option('--frame-step <k>', 'videos: take every k-th frame', parsePositiveInt('--frame-step'))
+    .addOption(new Option('--fit <mode>', "videos: fit the aspect ratio to the model frame (default crop)").choices([...FIT_MODES]))
     .option('--count <n>', `sequences to generate from MNIST test digits (default ${DEFAULT_EVAL_COUNT}); with --data, only the first n`, parsePositiveInt('--count'))
     .option('--seed <n>', `seed of the generated set (default ${DEFAULT_EVAL_SEED})`, parseIntOption('--seed'))
     .option('--context <k>', 'known frames (≥ 3)', parseIntOption('--context'), 10)
@@ -84,6 +92,13 @@ export function register(program: Command): void {
             model: opts.model,
             versus: opts.versus,
             data: opts.data,
+            heldOut: opts.heldOut,
+            frameStep: opts.frameStep,
+            fit: opts.fit,
+            onDecode: (p) => {
+              if (p.done === p.total || p.done % 20 === 0) process.stderr.write(`${decodeProgressLine(p)}\n`);
+            },
+            onSkip: (sk) => process.stderr.write(`warning: skipped ${sk.path}: ${sk.reason}\n`),
             count: opts.count,
             seed: opts.seed,
             context: opts.context,

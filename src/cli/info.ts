@@ -5,7 +5,10 @@ import { binaryVersion, ffmpegBinary, ffprobeBinary } from '../runtime/ffmpeg-pa
 import { errorMessage } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/webgpu.js';
 import { packageVersion } from '../runtime/package-root.js';
-import { DEFAULT_MODEL_NAME, bundledModelNames } from '../model/pretrained.js';
+import { DEFAULT_MODEL_NAME, bundledModelNames, bundledModelsDir } from '../model/pretrained.js';
+import { datasetRecordOf, describeDataset } from '../data/dataset-record.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
@@ -15,6 +18,18 @@ function binary(find: () => { path: string; source: string }) {
     return { path: b.path, source: b.source, version: binaryVersion(b.path) };
   } catch (err) {
     return { path: null, source: null, version: null, error: errorMessage(err) };
+  }
+}
+
+/** A bundled model's config name and what it was trained on (its state.json's dataset record), without loading weights. */
+function bundledModel(name: string): { name: string; config: string | null; trainedOn: string | null } {
+  const dir = join(bundledModelsDir(), name);
+  try {
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { name?: string; model?: { imageSize?: number[] } };
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as Record<string, unknown>;
+    return { name, config: config.name ?? null, trainedOn: describeDataset(datasetRecordOf(state, config.model?.imageSize ?? [64, 64, 1])) };
+  } catch {
+    return { name, config: null, trainedOn: null };
   }
 }
 
@@ -39,7 +54,7 @@ export function register(program: Command): void {
           warnings: be.warnings,
           ffmpeg: binary(ffmpegBinary),
           ffprobe: binary(ffprobeBinary),
-          models: { bundled: bundledModelNames(), default: DEFAULT_MODEL_NAME },
+          models: { bundled: bundledModelNames(), default: DEFAULT_MODEL_NAME, details: bundledModelNames().map(bundledModel) },
         };
         if (opts.json) return printJson(info);
         const lines = [
@@ -58,7 +73,13 @@ export function register(program: Command): void {
           `          ${info.ffmpeg.version ?? info.ffmpeg.error}`,
           `ffprobe   ${info.ffprobe.path ?? 'not found'}${info.ffprobe.source ? ` [${info.ffprobe.source}]` : ''}`,
           `          ${info.ffprobe.version ?? info.ffprobe.error}`,
-          `models    ${info.models.bundled.map((n) => (n === info.models.default ? `${n} (default)` : n)).join(', ') || 'none bundled'} (--model NAME)`,
+          ...(info.models.details.length === 0
+            ? ['models    none bundled']
+            : info.models.details.map(
+                (m, i) =>
+                  `${i === 0 ? 'models   ' : '         '} ${m.name}${m.name === info.models.default ? ' (default)' : ''}: ${m.config ? `config ${m.config}, ` : ''}trained on ${m.trainedOn ?? 'unknown (unreadable state.json)'}`,
+              )),
+          '          choose one with --model NAME',
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }),

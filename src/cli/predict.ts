@@ -14,6 +14,7 @@ import { DEFAULT_CONTEXT, DEFAULT_FIT, DEFAULT_HORIZON } from '../predict/predic
 import { CrevnetError, errorMessage, UserError } from '../runtime/errors.js';
 import { FIT_MODES, VIDEO_FORMATS, type FitMode, type VideoFormat } from '../video/ffmpeg.js';
 import { action, parsePositiveInt, printJson, startBackend } from './common.js';
+import { datasetRecordOf, describeDataset, footageMismatch, type DatasetRecord } from '../data/dataset-record.js';
 
 interface PredictCliOptions {
   frames: string[];
@@ -39,7 +40,7 @@ function parseStart(value: string): number | 'end' {
 
 /** Resolve --model (a checkpoint or run directory, a bundled model's name, or "default") and load it; UserError when it
  *  cannot be read. Same resolution as `crevnet eval` (src/model/pretrained.ts). */
-export async function loadPredictModel(spec: string | undefined): Promise<{ model: CrevNet; dir: string; label: string }> {
+export async function loadPredictModel(spec: string | undefined): Promise<{ model: CrevNet; dir: string; label: string; dataset: DatasetRecord }> {
   const { dir, label } = resolveModelDir(spec);
   try {
     await access(dir, constants.R_OK | constants.X_OK);
@@ -49,8 +50,9 @@ export async function loadPredictModel(spec: string | undefined): Promise<{ mode
   try {
     // loaded lazily: the model code is only needed once the inputs and outputs have been checked
     const { loadCheckpoint } = await import('../model/checkpoint.js');
-    const { model } = await loadCheckpoint(dir);
-    return { model, dir, label };
+    const { model, state, optimizerWeights } = await loadCheckpoint(dir);
+    for (const w of optimizerWeights ?? []) w.tensor.dispose();
+    return { model, dir, label, dataset: datasetRecordOf(state, model.config.imageSize) };
   } catch (err) {
     if (err instanceof CrevnetError) throw err;
     throw new UserError(`cannot load the model from ${label}: ${errorMessage(err)}`);
@@ -79,7 +81,7 @@ export function register(program: Command): void {
         const inputs = await expandInputs(opts.frames);
         const plans = await planOutputs(inputs, { out: opts.out, format: opts.format });
         await startBackend(cmd);
-        const { model } = await loadPredictModel(opts.model);
+        const { model, label, dataset } = await loadPredictModel(opts.model);
         try {
           const single = plans.length === 1;
           const results = await predictBatch(model, plans, {
@@ -99,8 +101,15 @@ export function register(program: Command): void {
           if (single && only && isFailure(only)) {
             throw only.exitCode === 2 ? new UserError(only.error) : new CrevnetError(only.error, only.exitCode);
           }
-          if (opts.json) printJson(results);
-          else process.stdout.write(`${summaryTable(results)}\n`);
+          // what the model knows, and a line for each input that is plainly other footage
+          const trained = `model: ${label} (config ${model.config.name}), trained on ${describeDataset(dataset)}`;
+          const notes = results.flatMap((r) => (isFailure(r) ? [] : (footageMismatch(dataset, r.input, r.inputIsColour) ?? [])));
+          if (opts.json) {
+            printJson(results);
+            for (const n of notes) process.stderr.write(`${n}\n`);
+          } else {
+            process.stdout.write(`${summaryTable(results)}\n${trained}\n${notes.map((n) => `${n}\n`).join('')}`);
+          }
           process.exitCode = batchExitCode(results);
         } finally {
           model.dispose();

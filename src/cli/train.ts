@@ -1,5 +1,7 @@
 /** `crevnet train`: parse, run src/train/trainer.ts, print a summary. Ctrl-C saves and exits 0. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { FIT_MODES, type FitMode } from '../video/ffmpeg.js';
+import { UserError } from '../runtime/errors.js';
 import { action, parseIntOption, parseNonNegativeNumber, parseNumberOption, parsePositiveInt, parseWorkers, startBackend } from './common.js';
 import { train, type TrainOverrides } from '../train/trainer.js';
 import { autoProgress } from '../train/progress.js';
@@ -17,6 +19,21 @@ interface TrainCliOptions extends TrainOverrides {
   /** train.validationSequences */
   valCount?: number;
   stopAt?: number;
+  /** --data videos and how to read them (not training settings: they go to train() as `data`) */
+  data?: string[];
+  valData?: string[];
+  valSplit?: number;
+  frameStep?: number;
+  fit?: FitMode;
+  dataMemory?: number;
+}
+
+function parseFraction(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || n >= 1) throw new UserError(`${name} must be a fraction in [0, 1), got "${value}"`);
+    return n;
+  };
 }
 
 /** 'on' | 'off' → true | false. */
@@ -35,8 +52,14 @@ export function commandLine(argv: string[] = process.argv.slice(2)): string {
 export function register(program: Command): void {
   program
     .command('train')
-    .description('train CrevNet on Moving MNIST generated on the fly (resumable; Ctrl-C saves a checkpoint)')
-    .option('--config <name|file>', 'model + training config: paper, medium, small, tiny or a .json file (required for a new run)')
+    .description('train CrevNet on Moving MNIST generated on the fly, or on your own videos with --data (resumable; Ctrl-C saves a checkpoint)')
+    .option('--config <name|file>', 'model + training config: paper, medium, small, tiny, color-small or a .json file (required for a new run)')
+    .option('--data <videos...>', 'train on these videos (files, directories, globs) instead of Moving MNIST; decoded once to the config\'s imageSize (C = 1 gray, 3 RGB)')
+    .option('--val-data <videos...>', 'held-out videos for validation (default: --val-split of the --data files)')
+    .option('--val-split <f>', 'fraction of the --data files held out for validation, whole files (default 0.2; 0 = no validation)', parseFraction('--val-split'))
+    .option('--frame-step <k>', 'take every k-th frame of the videos (for slow footage; default 1)', parsePositiveInt('--frame-step'))
+    .addOption(new Option('--fit <mode>', 'fit the videos\' aspect ratio to the model frame (default crop)').choices([...FIT_MODES]))
+    .option('--data-memory <MB>', 'decoded frames kept in memory; beyond it they are read from the run\'s cache/ (default 2048)', parsePositiveInt('--data-memory'))
     .option('--out <dir>', 'run directory (default outputs/runs/<config>-<time>)')
     .option('--resume', 'continue the run in --out from its last/ checkpoint, exactly')
     .option('--init-from <checkpoint>', 'start a new run from the weights of a checkpoint directory (same model as --config; fresh optimizer, schedule and data)')
@@ -59,8 +82,15 @@ export function register(program: Command): void {
     .action(
       action(async (opts: TrainCliOptions, cmd: Command) => {
         const be = await startBackend(cmd);
-        const { config, out, resume, initFrom, valCount, stopAt, ...settings } = opts;
+        const { config, out, resume, initFrom, valCount, stopAt, data: inputs, valData, valSplit, frameStep, fit, dataMemory, ...settings } = opts;
         const overrides: TrainOverrides = { ...settings, validationSequences: valCount };
+        if (!inputs && (valData || valSplit !== undefined || frameStep !== undefined || fit || dataMemory !== undefined)) {
+          throw new UserError('--val-data, --val-split, --frame-step, --fit and --data-memory apply to --data videos');
+        }
+        if (valData && valSplit !== undefined) throw new UserError('give either --val-data or --val-split, not both');
+        const data = inputs
+          ? { inputs, valInputs: valData, valSplit, frameStep, fit, memoryBudget: dataMemory === undefined ? undefined : dataMemory * 1024 * 1024 }
+          : undefined;
         const controller = new AbortController();
         let signals = 0;
         const onSignal = (sig: NodeJS.Signals) => {
@@ -79,7 +109,7 @@ export function register(program: Command): void {
         progress.message(`backend ${be.backend}`);
         try {
           const r = await train(
-            { config, out, resume, initFrom, overrides, stopAt, signal: controller.signal, command: commandLine(), progress },
+            { config, out, resume, initFrom, data, overrides, stopAt, signal: controller.signal, command: commandLine(), progress },
             {},
           );
           const best = r.best ? `best validation SSIM ${r.best.value.toFixed(4)} (MSE ${r.best.mse.toFixed(1)}) at iteration ${r.best.step}` : 'no validation yet';

@@ -10,7 +10,24 @@ import { UserError } from '../runtime/errors.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { CrevNet } from '../model/crevnet.js';
 import { DataParallel, resolveWorkers, type WorkersSetting } from '../run/parallel.js';
-import { GeneratedSequenceSource, NpySequenceSource, DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED, type SequenceSource } from './sources.js';
+import { GeneratedSequenceSource, NpySequenceSource, DEFAULT_EVAL_COUNT, DEFAULT_EVAL_SEED, openVideoSequenceSource, type SequenceSource } from './sources.js';
+import type { DecodeProgress, ImageSize, SkippedVideo } from '../video/dataset.js';
+import type { FitMode } from '../video/ffmpeg.js';
+import { datasetRecordOf, describeDataset, savedTrainDataOf, type DatasetRecord, type SavedTrainData } from '../data/dataset-record.js';
+import { splitFiles } from '../video/dataset.js';
+import { expandInputs } from '../video/inputs.js';
+
+/** The held-out files of a video run: as its checkpoint lists them, or (older checkpoints) its split made again. */
+async function heldOutFiles(d: SavedTrainData | undefined, label: string): Promise<string[]> {
+  if (!d) throw new UserError(`--held-out needs a model trained on videos (crevnet train --data); ${label} was not`);
+  let files = d.valFiles;
+  if (!files) {
+    const all = await expandInputs(d.inputs, '--data');
+    files = d.valInputs && d.valInputs.length > 0 ? await expandInputs(d.valInputs, '--val-data') : splitFiles(all, { valSplit: d.valSplit }).val;
+  }
+  if (files.length === 0) throw new UserError(`${label} held out no videos (trained with --val-split 0); give --data <videos> instead`);
+  return files;
+}
 import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type Forecaster, type Predictor } from './forecast.js';
 import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalReport, type WrittenEvalFiles } from './report.js';
 import { resolveModelDir } from '../model/pretrained.js';
@@ -22,8 +39,24 @@ export const GENERATED_FRAMES = 20;
 export interface EvalOptions {
   /** checkpoint or run directory; undefined or 'default' = the bundled model */
   model?: string;
-  /** .npy file (time-major uint8 (T, N, H, W)); otherwise sequences are generated */
-  data?: string;
+  /**
+   * one .npy file (time-major uint8 (T, N, H, W) or (T, N, H, W, C)), or videos (files, directories, globs: fixed
+   * windows of context + horizon frames, src/video/dataset.ts); otherwise sequences are generated
+   */
+  data?: string | string[];
+  /**
+   * score the held-out videos of the model's own training run (a model trained with --data): the files its
+   * checkpoint names as held out, with the run's frame step and fit
+   */
+  heldOut?: boolean;
+  /** videos: take every k-th frame (default 1) */
+  frameStep?: number;
+  /** videos: fit of the frames to the model's size (default crop) */
+  fit?: FitMode;
+  /** videos: progress of the decode */
+  onDecode?: (p: DecodeProgress) => void;
+  /** videos: a file that was skipped (undecodable or too short), reported once */
+  onSkip?: (s: SkippedVideo) => void;
   /** generated: number of sequences (default 10 000); with --data: evaluate only the first `count` */
   count?: number;
   /** generated: seed (default 0) */
@@ -64,6 +97,10 @@ interface LoadedPredictor {
   label: string;
   configName?: string;
   imageSize: number[];
+  /** what the checkpoint was trained on */
+  dataset?: DatasetRecord;
+  /** a video run's data (the checkpoint's training state) */
+  trainData?: SavedTrainData;
   dispose: () => void;
 }
 
@@ -75,7 +112,15 @@ async function loadPredictor(model: string | undefined, given: EvalPredictor | u
   const where = resolveModelDir(model);
   const ck = await loadCheckpoint(where.dir);
   for (const t of ck.optimizerWeights ?? []) t.tensor.dispose();
-  return { predictor: ck.model, label: label ?? where.label, configName: ck.model.config.name, imageSize: ck.model.config.imageSize, dispose: () => ck.model.dispose() };
+  return {
+    predictor: ck.model,
+    label: label ?? where.label,
+    configName: ck.model.config.name,
+    imageSize: ck.model.config.imageSize,
+    dataset: datasetRecordOf(ck.state, ck.model.config.imageSize),
+    trainData: savedTrainDataOf(ck.state),
+    dispose: () => ck.model.dispose(),
+  };
 }
 
 export interface EvalResult {
@@ -88,12 +133,49 @@ function checkProtocol(context: number, horizon: number): void {
   if (!Number.isInteger(horizon) || horizon < 1) throw new UserError(`--horizon must be a positive integer, got ${horizon}`);
 }
 
+/** One .npy file is a sequence array; anything else given to --data is videos. */
+export function isNpyData(data: string | string[]): data is string | [string] {
+  const list = typeof data === 'string' ? [data] : data;
+  return list.length === 1 && /\.npy$/i.test(list[0]!);
+}
+
 /** Open the data source named by the options (validates shape against the model's frame size). */
-export async function openEvalSource(o: { data?: string; count?: number; seed?: number; height: number; width: number }): Promise<SequenceSource> {
+export async function openEvalSource(o: {
+  data?: string | string[];
+  count?: number;
+  seed?: number;
+  height: number;
+  width: number;
+  channels?: number;
+  /** frames per sequence for video windows (context + horizon) */
+  frames?: number;
+  frameStep?: number;
+  fit?: FitMode;
+  onDecode?: (p: DecodeProgress) => void;
+  onSkip?: (s: SkippedVideo) => void;
+}): Promise<SequenceSource> {
   if (o.count !== undefined && (!Number.isInteger(o.count) || o.count < 1)) throw new UserError(`--count must be a positive integer, got ${o.count}`);
-  if (o.data) {
+  const channels = o.channels ?? 1;
+  if (o.data !== undefined && (typeof o.data === 'string' || o.data.length > 0)) {
     if (o.seed !== undefined) throw new UserError('--seed applies to generated data only; it cannot be combined with --data');
-    return NpySequenceSource.open(o.data, { height: o.height, width: o.width, count: o.count });
+    if (isNpyData(o.data)) {
+      if (o.frameStep !== undefined || o.fit !== undefined) throw new UserError('--frame-step and --fit apply to videos, not to a .npy file');
+      return NpySequenceSource.open(typeof o.data === 'string' ? o.data : o.data[0], { height: o.height, width: o.width, channels, count: o.count });
+    }
+    return openVideoSequenceSource({
+      inputs: typeof o.data === 'string' ? [o.data] : o.data,
+      frames: o.frames ?? GENERATED_FRAMES,
+      frameStep: o.frameStep,
+      fit: o.fit,
+      imageSize: [o.height, o.width, channels] as ImageSize,
+      count: o.count,
+      onProgress: o.onDecode,
+      onSkip: o.onSkip,
+    });
+  }
+  if (o.frameStep !== undefined || o.fit !== undefined) throw new UserError('--frame-step and --fit apply to --data videos');
+  if (channels !== 1) {
+    throw new UserError(`the model takes ${channels}-channel frames; generated Moving MNIST is grayscale: evaluate it on its own kind of data with --data <videos or .npy>`);
   }
   if (o.height !== o.width) throw new UserError(`generated Moving MNIST frames are square; the model expects ${o.height}×${o.width}`);
   return GeneratedSequenceSource.create(o.count ?? DEFAULT_EVAL_COUNT, o.seed ?? DEFAULT_EVAL_SEED, GENERATED_FRAMES, o.height);
@@ -107,7 +189,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be a positive integer, got ${batch}`);
   const workers = o.workers ?? 'auto';
   if (workers !== 'auto' && (!Number.isInteger(workers) || workers < 1)) throw new UserError(`--workers must be 'auto' or a positive integer, got ${String(workers)}`);
-  if (!o.data && context + horizon > GENERATED_FRAMES) {
+  if (!o.data && !o.heldOut && context + horizon > GENERATED_FRAMES) {
     throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but generated sequences have ${GENERATED_FRAMES}`);
   }
 
@@ -116,6 +198,15 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   try {
     const main = await loadPredictor(o.model, o.predictor, o.modelLabel);
     loaded.push(main);
+    let data = o.data;
+    let frameStep = o.frameStep;
+    let fit = o.fit;
+    if (o.heldOut) {
+      if (o.data !== undefined) throw new UserError('--held-out takes the files from the model\'s run; it cannot be combined with --data');
+      data = await heldOutFiles(main.trainData, main.label);
+      frameStep ??= main.trainData!.frameStep;
+      fit ??= main.trainData!.fit;
+    }
     const versus = o.versus !== undefined || o.versusPredictor ? await loadPredictor(o.versus, o.versusPredictor, o.versusLabel) : undefined;
     if (versus) {
       loaded.push(versus);
@@ -124,11 +215,22 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       }
     }
     const [height, width, channels] = main.imageSize as [number, number, number];
-    if (channels !== 1) throw new UserError(`the model expects ${channels}-channel frames; evaluation data is grayscale`);
-    const source = await openEvalSource({ data: o.data, count: o.count, seed: o.seed, height, width });
+    const source = await openEvalSource({
+      data,
+      count: o.count,
+      seed: o.seed,
+      height,
+      width,
+      channels,
+      frames: context + horizon,
+      frameStep,
+      fit,
+      onDecode: o.onDecode,
+      onSkip: o.onSkip,
+    });
     try {
       if (context + horizon > source.frames) {
-        throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but ${o.data ?? 'the data'} has ${source.frames} frames per sequence`);
+        throw new UserError(`--context ${context} + --horizon ${horizon} = ${context + horizon} frames, but ${typeof data === 'string' ? data : (data?.join(' ') ?? 'the data')} has ${source.frames} frames per sequence`);
       }
       const threadsWanted = Math.min(resolveWorkers(workers), batch, source.count);
       const raw = o.rawOutput ?? false;
@@ -149,6 +251,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       const report: EvalReport = {
         model: main.label,
         ...(main.configName ? { modelConfig: main.configName } : {}),
+        ...(main.dataset ? { trainedOn: describeDataset(main.dataset) } : {}),
         data: source.description,
         dataInfo: source.info,
         standard: source.standard && run.count === source.count,
@@ -182,7 +285,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
         timing: run.timing,
         conventions: METRIC_CONVENTIONS,
       };
-      const files = o.out ? await writeEvalOutputs(o.out, report, run.strips, height, width) : undefined;
+      const files = o.out ? await writeEvalOutputs(o.out, report, run.strips, height, width, channels) : undefined;
       return { report, files };
     } finally {
       await source.close();

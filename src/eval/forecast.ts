@@ -12,16 +12,22 @@ import type { StripSequence } from '../report/image.js';
 import { floatToUint8 } from '../data/pixels.js';
 
 export interface ForecastBatch {
-  /** float32 time-major [context + horizon, batch, H, W] in [0, 1] */
+  /** float32 time-major [context + horizon, batch, H, W, C] in [0, 1] */
   sequences: Float32Array;
   batch: number;
   context: number;
   horizon: number;
   height: number;
   width: number;
+  channels: number;
 }
 
-/** Returns the predicted frames, float32 time-major [horizon, batch, H, W], as the forecaster made them (the metrics do not clip them for MSE/MAE). */
+/** Values of one time step of a batch: batch · H · W · C. */
+function stepSize(b: ForecastBatch): number {
+  return b.batch * b.height * b.width * b.channels;
+}
+
+/** Returns the predicted frames, float32 time-major [horizon, batch, H, W, C], as the forecaster made them (the metrics do not clip them for MSE/MAE). */
 export type Forecaster = (b: ForecastBatch) => Float32Array | Promise<Float32Array>;
 
 /** Anything with the model's test rollout (CrevNet.predict: frames clamped to [0, 1] unless `raw`). */
@@ -32,8 +38,7 @@ export interface Predictor {
 /** The model's test-time rollout (eval-mode BN); `raw` asks for the decoder's unclamped frames. */
 export function modelForecaster(model: Predictor, raw = false): Forecaster {
   return async (b) => {
-    const hw = b.height * b.width;
-    const ctx = tf.tensor5d(b.sequences.slice(0, b.context * b.batch * hw), [b.context, b.batch, b.height, b.width, 1]);
+    const ctx = tf.tensor5d(b.sequences.slice(0, b.context * stepSize(b)), [b.context, b.batch, b.height, b.width, b.channels]);
     let y: tf.Tensor5D;
     try {
       y = model.predict(ctx, b.horizon, { raw });
@@ -41,7 +46,7 @@ export function modelForecaster(model: Predictor, raw = false): Forecaster {
       ctx.dispose();
     }
     try {
-      const expect = [b.horizon, b.batch, b.height, b.width, 1];
+      const expect = [b.horizon, b.batch, b.height, b.width, b.channels];
       if (y.shape.length !== 5 || y.shape.some((d, i) => d !== expect[i])) {
         throw new Error(`model.predict returned shape [${y.shape.join(',')}], expected [${expect.join(',')}]`);
       }
@@ -61,8 +66,8 @@ export interface ArrayPredictor {
 /** The model's test-time rollout through an ArrayPredictor (same result as modelForecaster up to float rounding). */
 export function parallelModelForecaster(pool: ArrayPredictor, raw = false): Forecaster {
   return async (b) => {
-    const n = b.batch * b.height * b.width;
-    const y = await pool.predict(b.sequences.slice(0, b.context * n), [b.context, b.batch, b.height, b.width, 1], b.horizon, raw);
+    const n = stepSize(b);
+    const y = await pool.predict(b.sequences.slice(0, b.context * n), [b.context, b.batch, b.height, b.width, b.channels], b.horizon, raw);
     if (y.length !== b.horizon * n) throw new Error(`parallel predict returned ${y.length} values, expected ${b.horizon * n}`);
     return y;
   };
@@ -70,7 +75,7 @@ export function parallelModelForecaster(pool: ArrayPredictor, raw = false): Fore
 
 /** Baseline: every predicted frame is the last context frame. */
 export const copyLastForecaster: Forecaster = (b) => {
-  const n = b.batch * b.height * b.width;
+  const n = stepSize(b);
   const last = b.sequences.subarray((b.context - 1) * n, b.context * n);
   const out = new Float32Array(b.horizon * n);
   for (let t = 0; t < b.horizon; t++) out.set(last, t * n);
@@ -78,11 +83,11 @@ export const copyLastForecaster: Forecaster = (b) => {
 };
 
 /** Baseline: all-black frames. */
-export const zerosForecaster: Forecaster = (b) => new Float32Array(b.horizon * b.batch * b.height * b.width);
+export const zerosForecaster: Forecaster = (b) => new Float32Array(b.horizon * stepSize(b));
 
 /** Test helper: the ground truth itself (scores SSIM 1, MSE 0). */
 export const oracleForecaster: Forecaster = (b) => {
-  const n = b.batch * b.height * b.width;
+  const n = stepSize(b);
   return b.sequences.slice(b.context * n, (b.context + b.horizon) * n);
 };
 
@@ -120,9 +125,10 @@ export async function runForecasters(
   const names = Object.keys(forecasters);
   const frames = o.context + o.horizon;
   const { height: H, width: W } = source;
-  const hw = H * W;
+  const C = source.channels;
+  const hw = H * W * C;
   const acc: Record<string, MetricsAccumulator> = {};
-  for (const k of names) acc[k] = new MetricsAccumulator(o.horizon, H, W);
+  for (const k of names) acc[k] = new MetricsAccumulator(o.horizon, H, W, C);
   const timing: Record<string, number> & { metrics: number; data: number } = { metrics: 0, data: 0 };
   for (const k of names) timing[k] = 0;
   const strips: StripSequence[] = [];
@@ -141,7 +147,7 @@ export async function runForecasters(
     const seq = await source.read(done, n, frames);
     timing.data += performance.now() - t;
     const truth = seq.subarray(o.context * n * hw, frames * n * hw);
-    const batch: ForecastBatch = { sequences: seq, batch: n, context: o.context, horizon: o.horizon, height: H, width: W };
+    const batch: ForecastBatch = { sequences: seq, batch: n, context: o.context, horizon: o.horizon, height: H, width: W, channels: C };
     for (const k of names) {
       t = performance.now();
       const pred = await forecasters[k]!(batch);

@@ -1,11 +1,14 @@
 /**
- * Frame metrics exactly as OpenSTL computes them:
- *   MSE, MAE: summed over a frame's pixels, averaged over frames, prediction NOT clipped;
+ * Frame metrics exactly as OpenSTL computes them (conventions in docs/results.md):
+ *   MSE, MAE: summed over a frame's pixels (and channels), averaged over frames, prediction NOT clipped;
  *   then the prediction is clipped to [0, 1] for SSIM and PSNR;
  *   SSIM: scikit-image 0.19 `structural_similarity` defaults (7×7 uniform window, sample covariance
  *         N/(N−1), K1 = 0.01, K2 = 0.03), i.e. the mean over all fully-inside 7×7 windows; data range
- *         R = 2 ("ssim", OpenSTL's convention for float input) and R = 1 ("ssimStrict");
- *   PSNR: per frame −10·log10(mean_pixels (P_c − G)²), +Infinity for an exact frame, averaged over frames.
+ *         R = 2 ("ssim", OpenSTL's convention for float input) and R = 1 ("ssimStrict"); for colour frames
+ *         as `structural_similarity(..., channel_axis=-1)`: the mean over channels of each channel's SSIM;
+ *   PSNR: per frame −10·log10(mean over pixels and channels of (P_c − G)²), +Infinity for an exact frame,
+ *         averaged over frames.
+ * Frames are row-major [H, W, C] with the channels interleaved (the model's layout).
  * All arithmetic is float64; window sums use running column sums (equivalent to summed-area tables).
  */
 
@@ -70,18 +73,24 @@ export function clip01(src: ArrayLike<number>, out = new Float64Array(src.length
 
 let clipBuf = new Float64Array(0);
 let truthBuf = new Float64Array(0);
+let planeP = new Float64Array(0);
+let planeG = new Float64Array(0);
+const channelPair = new Float64Array(2);
 const C1_R2 = (K1 * 2) ** 2;
 const C2_R2 = (K2 * 2) ** 2;
 const C1_R1 = K1 ** 2;
 const C2_R1 = K2 ** 2;
 
 /**
- * All metrics of one frame, OpenSTL order: MSE/MAE on the raw prediction, then the prediction is
- * clipped to [0, 1] for SSIM (R = 2 and R = 1) and PSNR. `truth` is expected in [0, 1].
+ * All metrics of one frame ([H, W, C], channels interleaved), OpenSTL order: MSE/MAE on the raw prediction, then
+ * the prediction is clipped to [0, 1] for SSIM (R = 2 and R = 1; the mean over channels) and PSNR. `truth` is
+ * expected in [0, 1].
  */
-export function frameScores(pred: ArrayLike<number>, truth: ArrayLike<number>, height: number, width: number): FrameScores {
-  checkFrame(pred, truth, height, width, SSIM_WINDOW);
-  const n = height * width;
+export function frameScores(pred: ArrayLike<number>, truth: ArrayLike<number>, height: number, width: number, channels = 1): FrameScores {
+  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`channels must be a positive integer, got ${channels}`);
+  checkFrame(pred, truth, height, width * channels, SSIM_WINDOW);
+  if (width < SSIM_WINDOW) throw new RangeError(`frame must be at least ${SSIM_WINDOW}×${SSIM_WINDOW}, got ${height}×${width}`);
+  const n = height * width * channels;
   if (clipBuf.length < n) {
     clipBuf = new Float64Array(n);
     truthBuf = new Float64Array(n);
@@ -103,15 +112,40 @@ export function frameScores(pred: ArrayLike<number>, truth: ArrayLike<number>, h
     const dc = q - g;
     sec += dc * dc;
   }
-  ssimCore(pc, gc, height, width, C1_R2, C2_R2, C1_R1, C2_R1, pairOut);
+  let ssimR2: number;
+  let ssimR1: number;
+  if (channels === 1) {
+    ssimCore(pc, gc, height, width, C1_R2, C2_R2, C1_R1, C2_R1, pairOut);
+    ssimR2 = pairOut[0]!;
+    ssimR1 = pairOut[1]!;
+  } else {
+    const hw = height * width;
+    if (planeP.length < hw) {
+      planeP = new Float64Array(hw);
+      planeG = new Float64Array(hw);
+    }
+    ssimR2 = 0;
+    ssimR1 = 0;
+    for (let c = 0; c < channels; c++) {
+      for (let i = 0, j = c; i < hw; i++, j += channels) {
+        planeP[i] = pc[j]!;
+        planeG[i] = gc[j]!;
+      }
+      ssimCore(planeP, planeG, height, width, C1_R2, C2_R2, C1_R1, C2_R1, channelPair);
+      ssimR2 += channelPair[0]!;
+      ssimR1 += channelPair[1]!;
+    }
+    ssimR2 /= channels;
+    ssimR1 /= channels;
+  }
   const m = sec / n;
-  return { mse: se, mae: ae, ssim: pairOut[0]!, ssimStrict: pairOut[1]!, psnr: m === 0 ? Infinity : -10 * Math.log10(m) };
+  return { mse: se, mae: ae, ssim: ssimR2, ssimStrict: ssimR1, psnr: m === 0 ? Infinity : -10 * Math.log10(m) };
 }
 
 const SCORE_KEYS = ['mse', 'mae', 'ssim', 'ssimStrict', 'psnr'] as const satisfies readonly (keyof FrameScores)[];
 
 /**
- * Accumulates per-time-step means over batches of time-major [horizon, batch, H, W] frames.
+ * Accumulates per-time-step means over batches of time-major [horizon, batch, H, W, C] frames.
  * Overall numbers are the mean over all frames (= mean of the per-step means when every step
  * saw the same number of sequences). A PSNR of +Infinity (an exact frame) propagates to the mean.
  */
@@ -119,19 +153,22 @@ export class MetricsAccumulator {
   readonly horizon: number;
   readonly height: number;
   readonly width: number;
+  readonly channels: number;
   private readonly sums: Record<keyof FrameScores, Float64Array>;
   /** every frame's scores, [step][sequence], kept for paired comparisons (src/eval/paired.ts) */
   private readonly scores: Record<keyof FrameScores, number[][]>;
   private sequences = 0;
 
-  constructor(horizon: number, height: number, width: number) {
+  constructor(horizon: number, height: number, width: number, channels = 1) {
     if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon must be a positive integer, got ${horizon}`);
     if (!Number.isInteger(height) || !Number.isInteger(width) || height < SSIM_WINDOW || width < SSIM_WINDOW) {
       throw new RangeError(`frames must be at least ${SSIM_WINDOW}×${SSIM_WINDOW} for SSIM, got ${height}×${width}`);
     }
+    if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`channels must be a positive integer, got ${channels}`);
     this.horizon = horizon;
     this.height = height;
     this.width = width;
+    this.channels = channels;
     this.sums = {
       mse: new Float64Array(horizon),
       mae: new Float64Array(horizon),
@@ -148,20 +185,20 @@ export class MetricsAccumulator {
     return this.sequences;
   }
 
-  /** pred, truth: time-major [horizon, batch, H, W] in [0,1] scale (pred may leave [0,1]). */
+  /** pred, truth: time-major [horizon, batch, H, W, C] in [0,1] scale (pred may leave [0,1]). */
   add(pred: FloatArray, truth: FloatArray, batch: number): void {
-    const hw = this.height * this.width;
+    const hw = this.height * this.width * this.channels;
     const need = this.horizon * batch * hw;
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
     if (pred.length !== need || truth.length !== need) {
       throw new RangeError(
-        `MetricsAccumulator.add: expected ${need} elements ([${this.horizon}, ${batch}, ${this.height}, ${this.width}]), got ${pred.length} and ${truth.length}`,
+        `MetricsAccumulator.add: expected ${need} elements ([${this.horizon}, ${batch}, ${this.height}, ${this.width}, ${this.channels}]), got ${pred.length} and ${truth.length}`,
       );
     }
     for (let t = 0; t < this.horizon; t++) {
       for (let b = 0; b < batch; b++) {
         const o = (t * batch + b) * hw;
-        const s = frameScores(pred.subarray(o, o + hw), truth.subarray(o, o + hw), this.height, this.width);
+        const s = frameScores(pred.subarray(o, o + hw), truth.subarray(o, o + hw), this.height, this.width, this.channels);
         for (const k of SCORE_KEYS) {
           this.sums[k][t] += s[k];
           this.scores[k][t]!.push(s[k]);

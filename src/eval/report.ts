@@ -17,6 +17,8 @@ export type MetricsSummary = Omit<MetricsReport, 'frames'>;
 export interface EvalReport {
   model: string;
   modelConfig?: string;
+  /** what the model was trained on (its checkpoint's dataset record) */
+  trainedOn?: string;
   data: string;
   dataInfo: Record<string, unknown>;
   /** true only for the published mnist_test_seq.npy: numbers comparable to published tables */
@@ -101,7 +103,7 @@ export interface WrittenEvalFiles {
 }
 
 /** Write report.json, per_frame.csv, per_frame.{svg,png}, samples.{svg,png} into `dir`. */
-export async function writeEvalOutputs(dir: string, r: EvalReport, strips: StripSequence[], height: number, width: number): Promise<WrittenEvalFiles> {
+export async function writeEvalOutputs(dir: string, r: EvalReport, strips: StripSequence[], height: number, width: number, channels = 1): Promise<WrittenEvalFiles> {
   const warnings: string[] = [];
   const report = join(dir, 'report.json');
   await writeJsonAtomic(report, r);
@@ -111,7 +113,7 @@ export async function writeEvalOutputs(dir: string, r: EvalReport, strips: Strip
   if (plot.warning) warnings.push(plot.warning);
   let strip: WrittenEvalFiles['strip'] = null;
   if (strips.length > 0) {
-    const s = sequenceStripSvg(strips, { height, width, scale: 2, title: `context | ground truth | prediction (${r.model})` });
+    const s = sequenceStripSvg(strips, { height, width, channels, scale: 2, title: `context | ground truth | prediction (${r.model})` });
     const fig = await writeFigure(join(dir, 'samples'), s.svg);
     if (fig.warning) warnings.push(fig.warning);
     strip = { svg: fig.svg, png: fig.png };
@@ -167,7 +169,7 @@ export function formatEvalTable(r: EvalReport): string {
   ];
   const lines: string[] = [];
   const named = (m: { model: string; modelConfig?: string }) => `${m.model}${m.modelConfig ? ` [${m.modelConfig}]` : ''}`;
-  lines.push(`model    ${named(r)}`);
+  lines.push(`model    ${named(r)}${r.trainedOn ? `, trained on ${r.trainedOn}` : ''}`);
   if (r.versus) lines.push(`versus   ${named(r.versus)}`);
   lines.push(`data     ${r.data}`);
   lines.push(`protocol ${r.context} → ${r.horizon} frames, ${r.count} sequences, ${fmt(r.seconds, 1)} s (${fmt(r.sequencesPerSecond, 2)} sequences/s, ${r.backend})`);
@@ -191,6 +193,6 @@ export function formatEvalTable(r: EvalReport): string {
   });
   lines.push('', formatVerdictLine(r));
   if (r.versus) lines.push('', ...formatVersusTable(r, r.versus));
-  if (!r.standard) lines.push('', 'note: not the standard mnist_test_seq.npy, so these numbers are not comparable to published tables');
+  if (!r.standard && r.dataInfo.kind !== 'video') lines.push('', 'note: not the standard mnist_test_seq.npy, so these numbers are not comparable to published tables');
   return lines.join('\n') + '\n';
 }

@@ -10,7 +10,7 @@ import { UserError } from '../runtime/errors.js';
 import { packageRoot } from '../runtime/package-root.js';
 import { parseConfig, type ModelConfig } from './config.js';
 
-export const BUILTIN_CONFIGS = ['paper', 'medium', 'small', 'tiny'] as const;
+export const BUILTIN_CONFIGS = ['paper', 'medium', 'small', 'tiny', 'color-small', 'color-tiny'] as const;
 export type BuiltinConfigName = (typeof BUILTIN_CONFIGS)[number];
 
 /** Directory holding the named configs (the package root's configs/). */

@@ -5,13 +5,12 @@
  * One bad file does not stop the others: each input gets either a PredictResult or a failure with its message.
  */
 import { availableParallelism } from 'node:os';
-import { readdir, stat } from 'node:fs/promises';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import type { CrevNet } from '../model/crevnet.js';
 import { CrevnetError, errorMessage, exitCodeOf, UserError } from '../runtime/errors.js';
-import { checkWritableOutput, VIDEO_EXTENSIONS, type VideoFormat } from '../video/ffmpeg.js';
+import { checkWritableOutput, type VideoFormat } from '../video/ffmpeg.js';
 import {
   DEFAULT_OUT_DIR,
   formatFromPath,
@@ -53,54 +52,7 @@ export interface OutputPlan {
   format: VideoFormat;
 }
 
-const VIDEO_EXT = new Set<string>(VIDEO_EXTENSIONS);
-
-function isVideoName(name: string): boolean {
-  return VIDEO_EXT.has(extname(name).slice(1).toLowerCase());
-}
-
-/**
- * Expand files, directories (their video files, not recursive) and glob patterns into a list of files, in the
- * order given (sorted within a directory or pattern), without duplicates. UserError for a missing path, a directory
- * without videos, or a pattern that matches nothing.
- */
-export async function expandInputs(specs: string[]): Promise<string[]> {
-  if (specs.length === 0) throw new UserError('no input: give --frames <video|directory|glob>...');
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const add = (p: string): void => {
-    const key = resolve(p);
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(p);
-    }
-  };
-  for (const spec of specs) {
-    const st = await stat(spec).catch(() => undefined);
-    if (st?.isDirectory()) {
-      const names = (await readdir(spec, { withFileTypes: true }))
-        .filter((d) => (d.isFile() || d.isSymbolicLink()) && isVideoName(d.name))
-        .map((d) => d.name)
-        .sort();
-      if (names.length === 0) {
-        throw new UserError(`directory ${spec} contains no videos (looked for ${VIDEO_EXTENSIONS.map((e) => `.${e}`).join(' ')})`);
-      }
-      names.forEach((n) => add(join(spec, n)));
-    } else if (st) {
-      add(spec);
-    } else if (isDynamicPattern(spec)) {
-      const matches = (await glob(spec, { onlyFiles: true, expandDirectories: false, absolute: true })).sort();
-      if (matches.length === 0) throw new UserError(`no file matches ${spec}`);
-      matches.forEach((m) => {
-        const rel = relative(process.cwd(), m);
-        add(rel && !rel.startsWith('..') ? rel : m);
-      });
-    } else {
-      throw new UserError(`${spec}: no such file or directory`);
-    }
-  }
-  return out;
-}
+export { expandInputs } from '../video/inputs.js';
 
 /**
  * Decide every output path up front and check that each can be written (before anything is decoded).

@@ -1,6 +1,7 @@
 /**
  * Predict the future of one video with a CrevNet model (its test rollout; see docs/architecture.md, Rollout):
- * probe → decode K context frames (+ ground truth) at the model's size → model.predict → score → compose → encode.
+ * probe → decode K context frames (+ ground truth) at the model's size, gray or RGB as the model takes them →
+ * model.predict → score → compose → encode.
  *
  * The work is split into three stages so that the batch runner (batch.ts) can put decoding/encoding on an I/O
  * queue and inference on a queue of its own: loadClip (I/O), inferClip (tfjs), writePrediction (I/O).
@@ -13,10 +14,11 @@ import type { CrevNet } from '../model/crevnet.js';
 import { InternalError, UserError } from '../runtime/errors.js';
 import {
   checkWritableOutput,
-  decodeGray,
+  decodeFrames,
   encodeFrames,
   probeVideo,
   type FitMode,
+  type FrameChannels,
   type VideoFormat,
   type VideoProbe,
 } from '../video/ffmpeg.js';
@@ -64,6 +66,10 @@ export interface PredictResult {
   seconds: number;
   /** against the ground truth (only with --start N when frames after N exist); length = ground-truth frames */
   perFrame?: PerFrameScores;
+  /** whether the input video has colour (decided from its context frames) */
+  inputIsColour: boolean;
+  /** 1 or 3: the channels the model predicted in */
+  channels: number;
 }
 
 export const DEFAULT_CONTEXT = 10;
@@ -82,13 +88,13 @@ export function defaultOutputPath(input: string, format: VideoFormat, dir = DEFA
   return join(dir, `${name}.${format}`);
 }
 
-/** The model's frame size; predict works on grayscale models (C = 1). */
-export function modelFrameSize(model: CrevNet): { height: number; width: number } {
+/** The model's frame size: gray (C = 1) or RGB (C = 3) models; videos are decoded to that. */
+export function modelFrameSize(model: CrevNet): { height: number; width: number; channels: FrameChannels } {
   const [height, width, channels] = model.config.imageSize;
-  if (channels !== 1) {
-    throw new UserError(`model ${model.config.name} takes ${channels}-channel frames; predict supports grayscale (1-channel) models`);
+  if (channels !== 1 && channels !== 3) {
+    throw new UserError(`model ${model.config.name} takes ${channels}-channel frames; predict supports gray (1) and RGB (3) models`);
   }
-  return { height, width };
+  return { height, width, channels };
 }
 
 export interface Clip {
@@ -96,11 +102,31 @@ export interface Clip {
   probe: VideoProbe;
   width: number;
   height: number;
-  /** K context frames, W·H bytes each */
+  /** 1 (gray) or 3 (RGB) bytes per pixel */
+  channels: FrameChannels;
+  /** K context frames, W·H·C bytes each */
   context: Uint8Array[];
   /** ground-truth frames after the context (0 … horizon of them) */
   truth: Uint8Array[];
   horizon: number;
+  /** whether the input has colour (chroma in its last context frame) */
+  inputIsColour: boolean;
+}
+
+/** Mean spread max(R, G, B) − min(R, G, B) above which a frame counts as colour (gray video decodes to ≤ 2). */
+const COLOUR_SPREAD = 6;
+
+/** Whether an RGB frame (interleaved) has colour: the mean channel spread of its pixels. */
+export function hasColour(rgb: Uint8Array): boolean {
+  let sum = 0;
+  const n = rgb.length / 3;
+  for (let i = 0; i < rgb.length; i += 3) {
+    const r = rgb[i]!;
+    const g = rgb[i + 1]!;
+    const b = rgb[i + 2]!;
+    sum += Math.max(r, g, b) - Math.min(r, g, b);
+  }
+  return n > 0 && sum / n > COLOUR_SPREAD;
 }
 
 interface ResolvedOptions {
@@ -127,28 +153,29 @@ function resolveOptions(opts: PredictOptions): ResolvedOptions {
 /** Stage 1 (I/O): probe and decode the context frames (and the ground truth that follows them, if any). */
 export async function loadClip(
   input: string,
-  size: { width: number; height: number },
+  size: { width: number; height: number; channels?: FrameChannels },
   opts: PredictOptions,
 ): Promise<Clip> {
   const o = resolveOptions(opts);
   const probe = opts.probe ?? (await probeVideo(input));
   const K = o.context;
   const n = probe.frameCount;
-  const common = { width: size.width, height: size.height, fit: o.fit, probe };
+  const channels = size.channels ?? 1;
+  const common = { width: size.width, height: size.height, fit: o.fit, probe, channels };
   let context: Uint8Array[];
   let truth: Uint8Array[] = [];
   if (o.start === 'end') {
     if (n < K) {
       throw new UserError(`${input} has ${n} frame${n === 1 ? '' : 's'}; --context ${K} needs at least ${K}`);
     }
-    context = await decodeGray(input, { ...common, last: K });
+    context = await decodeFrames(input, { ...common, last: K });
   } else {
     const N = o.start;
     if (N < K) throw new UserError(`--start ${N} leaves only ${N} frames before it; --context ${K} needs --start ≥ ${K}`);
     if (N > n) {
       throw new UserError(`--start ${N} is past the end of ${input}, which has ${n} frames`);
     }
-    const frames = await decodeGray(input, { ...common, start: N - K, maxFrames: K + o.horizon });
+    const frames = await decodeFrames(input, { ...common, start: N - K, maxFrames: K + o.horizon });
     context = frames.slice(0, K);
     truth = frames.slice(K);
   }
@@ -157,29 +184,37 @@ export async function loadClip(
       `${input}: only ${context.length} frame${context.length === 1 ? '' : 's'} could be decoded; --context ${K} needs ${K}`,
     );
   }
-  return { input, probe, width: size.width, height: size.height, context, truth, horizon: o.horizon };
+  // a gray model's frames say nothing about colour: one small RGB frame (the last of the context) does
+  const lastIndex = o.start === 'end' ? undefined : o.start - 1;
+  const rgb =
+    channels === 3
+      ? context[K - 1]!
+      : (await decodeFrames(input, { width: 32, height: 32, fit: o.fit, probe, channels: 3, ...(lastIndex === undefined ? { last: 1 } : { start: lastIndex, maxFrames: 1 }) }))[0];
+  const inputIsColour = rgb !== undefined && hasColour(rgb);
+  return { input, probe, width: size.width, height: size.height, channels, context, truth, horizon: o.horizon, inputIsColour };
 }
 
 export interface ClipPrediction {
-  /** horizon frames, W·H bytes each, clamped to [0,1] → 0…255 */
+  /** horizon frames, W·H·C bytes each, clamped to [0,1] → 0…255 */
   frames: Uint8Array[];
   perFrame?: PerFrameScores;
 }
 
-/** Stage 2 (tfjs): time-major [K,1,H,W,1] in [0,1] → model.predict → scores against the ground truth. */
+/** Stage 2 (tfjs): time-major [K,1,H,W,C] in [0,1] → model.predict → scores against the ground truth. */
 export async function inferClip(model: CrevNet, clip: Clip): Promise<ClipPrediction> {
   const { width: W, height: H, horizon } = clip;
-  const HW = W * H;
+  const C = clip.channels ?? 1;
+  const HW = W * H * C;
   const K = clip.context.length;
   const data = new Float32Array(K * HW);
   clip.context.forEach((f, t) => uint8ToFloat(f, data, t * HW));
-  const ctx = tf.tensor5d(data, [K, 1, H, W, 1], 'float32');
+  const ctx = tf.tensor5d(data, [K, 1, H, W, C], 'float32');
   let pred: tf.Tensor | undefined;
   let raw: Float32Array;
   try {
     const p: tf.Tensor = model.predict(ctx, horizon);
     pred = p;
-    const expected = [horizon, 1, H, W, 1];
+    const expected = [horizon, 1, H, W, C];
     if (p.shape.length !== 5 || p.shape.some((d, i) => d !== expected[i])) {
       throw new InternalError(`model.predict returned shape [${p.shape.join(',')}], expected [${expected.join(',')}]`);
     }
@@ -194,7 +229,7 @@ export async function inferClip(model: CrevNet, clip: Clip): Promise<ClipPredict
   const ssim: number[] = [];
   const mse: number[] = [];
   clip.truth.forEach((g, t) => {
-    const s = frameScores(raw.subarray(t * HW, (t + 1) * HW), uint8ToFloat(g), H, W);
+    const s = frameScores(raw.subarray(t * HW, (t + 1) * HW), uint8ToFloat(g), H, W, C);
     ssim.push(s.ssim);
     mse.push(s.mse);
   });
@@ -211,7 +246,7 @@ export async function writePrediction(
   const format = opts.format ?? formatFromPath(out) ?? 'mp4';
   const composed = composeFrames(clip, prediction, opts);
   await mkdir(dirname(resolve(out)), { recursive: true }); // the default directory is created on first use
-  await encodeFrames(composed.frames, { width: composed.width, height: composed.height, fps: clip.probe.fps, out, format });
+  await encodeFrames(composed.frames, { width: composed.width, height: composed.height, fps: clip.probe.fps, out, format, channels: clip.channels ?? 1 });
   return { output: out, format };
 }
 
@@ -247,6 +282,8 @@ export function makeResult(clip: Clip, prediction: ClipPrediction, output: strin
     context,
     horizon: clip.horizon,
     seconds: Math.round(seconds * 1000) / 1000,
+    inputIsColour: clip.inputIsColour,
+    channels: clip.channels ?? 1,
   };
   if (prediction.perFrame) r.perFrame = prediction.perFrame;
   return r;

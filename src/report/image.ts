@@ -13,6 +13,14 @@ export function encodeGrayPng(pixels: Uint8Array, width: number, height: number)
   return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
 }
 
+/** Encode an 8-bit RGB image (row-major, channels interleaved, width·height·3 bytes) as PNG. */
+export function encodeRgbPng(pixels: Uint8Array, width: number, height: number): Uint8Array {
+  if (pixels.length !== width * height * 3) throw new RangeError(`encodeRgbPng: expected ${width * height * 3} bytes, got ${pixels.length}`);
+  const png = new PNG({ width, height, colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8 });
+  png.data = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8 });
+}
+
 /** Decode a PNG to 8-bit gray (the red channel of RGBA); used by tests and tools. */
 export function decodePngGray(bytes: Uint8Array): { width: number; height: number; pixels: Uint8Array } {
   const png = PNG.sync.read(Buffer.from(bytes));
@@ -31,6 +39,7 @@ export interface StripSequence {
   /** N predicted frames (already clipped to uint8) */
   prediction: Uint8Array[];
 }
+// frames are height·width·channels bytes, channels interleaved (StripOptions.channels)
 
 export interface StripOptions {
   height: number;
@@ -40,6 +49,8 @@ export interface StripOptions {
   /** index of the first context frame in the sequence (for the frame numbers), default 0 */
   firstFrame?: number;
   title?: string;
+  /** bytes per pixel of the frames: 1 = gray (default), 3 = RGB */
+  channels?: number;
 }
 
 /**
@@ -59,12 +70,16 @@ export function sequenceStripSvg(seqs: StripSequence[], o: StripOptions): { svg:
   const gw = K * (fw + pad) + gap + N * (fw + pad) - pad;
   const rowH = fh + pad;
   const gh = seqs.length * (2 * rowH) + (seqs.length - 1) * seqGap - pad;
-  const grid = new Uint8Array(gw * gh).fill(255);
+  const C = o.channels ?? 1;
+  const grid = new Uint8Array(gw * gh * C).fill(255);
   const blit = (frame: Uint8Array, x0: number, y0: number) => {
     for (let r = 0; r < fh; r++) {
       const src = Math.floor(r / s) * o.width;
       const dst = (y0 + r) * gw + x0;
-      for (let c = 0; c < fw; c++) grid[dst + c] = frame[src + Math.floor(c / s)]!;
+      for (let c = 0; c < fw; c++) {
+        const from = (src + Math.floor(c / s)) * C;
+        for (let ch = 0; ch < C; ch++) grid[(dst + c) * C + ch] = frame[from + ch]!;
+      }
     }
   };
   const xCtx = (k: number) => k * (fw + pad);
@@ -76,7 +91,7 @@ export function sequenceStripSvg(seqs: StripSequence[], o: StripOptions): { svg:
     q.truth.forEach((f, n) => blit(f, xHor(n), y0));
     q.prediction.forEach((f, n) => blit(f, xHor(n), y0 + rowH));
   });
-  const png = encodeGrayPng(grid, gw, gh);
+  const png = C === 3 ? encodeRgbPng(grid, gw, gh) : encodeGrayPng(grid, gw, gh);
 
   const ml = 92;
   const mt = (o.title ? 26 : 0) + 34;

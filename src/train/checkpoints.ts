@@ -28,6 +28,8 @@ export function trainState(s: Session, step: number, live: LiveState): TrainStat
     trainSeconds: live.trainSeconds,
     lr: live.lr,
     savedAt: new Date().toISOString(),
+    dataset: s.dataset,
+    ...(s.videos ? { data: s.videos.saved } : {}),
   };
 }
 

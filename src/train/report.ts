@@ -10,6 +10,7 @@ import { writeJsonAtomic } from '../report/files.js';
 import { lineChartSvg, movingAverage, type Panel } from '../report/plot.js';
 import { writeFigure } from '../report/render.js';
 import type { BestScore } from './state.js';
+import { describeDataset, type DatasetRecord } from '../data/dataset-record.js';
 
 export interface MetricsLog {
   train: { step: number; loss: number; lr: number; gradNorm: number; sec: number }[];
@@ -51,7 +52,9 @@ export interface RunReportInput {
   trainSeconds: number;
   sessionSecondsPerIteration: number;
   backend: string;
-  validation: { count: number; seed: number; context: number; horizon: number };
+  validation: { count: number; seed: number; context: number; horizon: number; split?: string };
+  /** what the run trains on (absent: Moving MNIST) */
+  dataset?: DatasetRecord;
 }
 
 /** The loss as a formula of its terms, e.g. "MSE + 3·L1 + 1·(1 − SSIM)". */
@@ -75,6 +78,8 @@ export function lossCurveSvg(r: RunReportInput, title: string): string {
   ];
   const xMax = Math.max(r.step, 1);
   const hline = (y: number) => ({ x: [0, xMax], y: [y, y] });
+  // a run without validation (no held-out videos) has no baselines to draw
+  const baseline = (name: string, y: number, color: string, dash: string) => (Number.isFinite(y) ? [{ name, ...hline(y), color, dash }] : []);
   const positive = loss.filter((v) => v > 0).length === loss.length && loss.length > 0;
   const panels: Panel[] = [
     {
@@ -97,8 +102,8 @@ export function lossCurveSvg(r: RunReportInput, title: string): string {
       legend: 'bottom-right',
       series: [
         ...valSeries((v) => v.ssim),
-        { name: 'black frames', ...hline(r.baselines.zeros.ssim), color: '#555555', dash: '2 3' },
-        { name: 'copy last frame', ...hline(r.baselines.copyLast.ssim), color: '#d62728', dash: '6 4' },
+        ...baseline('black frames', r.baselines.zeros.ssim, '#555555', '2 3'),
+        ...baseline('copy last frame', r.baselines.copyLast.ssim, '#d62728', '6 4'),
       ],
     },
     {
@@ -109,14 +114,14 @@ export function lossCurveSvg(r: RunReportInput, title: string): string {
       legend: 'top-right',
       series: [
         ...valSeries((v) => v.mse),
-        { name: 'black frames', ...hline(r.baselines.zeros.mse), color: '#555555', dash: '2 3' },
-        { name: 'copy last frame', ...hline(r.baselines.copyLast.mse), color: '#d62728', dash: '6 4' },
+        ...baseline('black frames', r.baselines.zeros.mse, '#555555', '2 3'),
+        ...baseline('copy last frame', r.baselines.copyLast.mse, '#d62728', '6 4'),
       ],
     },
   ];
   return lineChartSvg(panels, {
     title,
-    subtitle: `${r.config.name} · ${r.params.total.toLocaleString('en-US')} params · batch ${r.settings.batch} · lr ${r.settings.lr} (${r.settings.schedule.type}) · ${r.step} iterations · ${r.backend}`,
+    subtitle: `${r.config.name}${r.dataset && r.dataset.kind !== 'moving-mnist' ? ` on ${describeDataset(r.dataset)}` : ''} · ${r.params.total.toLocaleString('en-US')} params · batch ${r.settings.batch} · lr ${r.settings.lr} (${r.settings.schedule.type}) · ${r.step} iterations · ${r.backend}`,
     width: 900,
     panelHeight: 250,
   });
@@ -149,7 +154,8 @@ export async function writeRunReport(runDir: string, r: RunReportInput): Promise
     finalLossWindow: tail.length,
     best: r.best,
     lastValidation: lastVal,
-    validation: { ...r.validation, split: 'MNIST test digits', baselines: r.baselines },
+    dataset: r.dataset ? { ...r.dataset, description: describeDataset(r.dataset) } : null,
+    validation: { ...r.validation, split: r.validation.split ?? 'MNIST test digits', baselines: r.baselines },
     trainHours: r.trainSeconds / 3600,
     secondsPerIteration: Number.isFinite(r.sessionSecondsPerIteration) ? r.sessionSecondsPerIteration : null,
     backend: r.backend,

@@ -5,29 +5,116 @@
  * a run must keep fixed).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';
 import { loadMnistDigits } from '../data/idx.js';
-import { Rng } from '../data/rng.js';
+import { Rng, type RngState } from '../data/rng.js';
 import { MovingMnistStream } from '../data/moving-mnist.js';
 import { configToJson, type ModelConfig } from '../model/config.js';
 import { loadConfig } from '../model/config-file.js';
 import { createOptimizer, loadTrainingConfig, parseTrainConfig, removedOptionIn, type TrainConfig } from './config.js';
+import { closeVideos, decodeProgressLine, openVideoData, skippedLine, VideoWindowStream, type DecodedVideo, type ImageSize, type SkippedVideo } from '../video/dataset.js';
+import { movingMnistRecord, type DatasetRecord } from '../data/dataset-record.js';
 import { CrevNet } from '../model/crevnet.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { parseTrainState, restoreAdamAccumulators, type BestScore } from './state.js';
-import type { TrainOptions, TrainOverrides } from './types.js';
+import { parseTrainState, restoreAdamAccumulators, type BestScore, type SavedTrainData } from './state.js';
+import type { TrainData, TrainOptions, TrainOverrides } from './types.js';
+
+/** Where training batches come from: uint8 time-major [T, B, H, W, C]; the RNG state resumes the stream. */
+export interface BatchStream {
+  nextBatch(batch: number): Uint8Array | Promise<Uint8Array>;
+  rngState(): RngState;
+}
+
+/** A video run's data: the training stream's videos and the held-out ones (validation). */
+export interface SessionVideos {
+  train: DecodedVideo[];
+  val: DecodedVideo[];
+  saved: SavedTrainData;
+}
 
 export interface Session {
   model: CrevNet;
   optimizer: tf.AdamOptimizer;
-  stream: MovingMnistStream;
+  stream: BatchStream;
   settings: TrainConfig;
   step: number;
   best: BestScore | null;
   trainSeconds: number;
   config: ModelConfig;
+  /** what the model is trained on (recorded in every checkpoint) */
+  dataset: DatasetRecord;
+  /** video runs only */
+  videos?: SessionVideos;
+  /** release the data (open cache files) */
+  close(): Promise<void>;
+}
+
+/** Default held-out fraction of a video run's files. */
+export const DEFAULT_VAL_SPLIT = 0.2;
+
+/** Open the videos of a run (decode once, .npy caches in runDir/cache) and its training stream. */
+async function openVideos(
+  d: SavedTrainData,
+  config: ModelConfig,
+  frames: number,
+  rng: Rng,
+  runDir: string,
+  note: (s: string) => void,
+  memoryBudget: number | undefined,
+): Promise<{ stream: VideoWindowStream; videos: SessionVideos; dataset: DatasetRecord }> {
+  let lastNote = 0;
+  const data = await openVideoData({
+    inputs: d.inputs,
+    valInputs: d.valInputs,
+    valSplit: d.valSplit,
+    imageSize: config.imageSize as ImageSize,
+    fit: d.fit,
+    frames,
+    frameStep: d.frameStep,
+    cacheDir: join(runDir, 'cache'),
+    memoryBudget,
+    onProgress: (p) => {
+      // the first decode of a large folder takes a while: a line every 5 s and at the end
+      const now = performance.now();
+      if (p.done === p.total || now - lastNote > 5000) {
+        lastNote = now;
+        note(decodeProgressLine(p));
+      }
+    },
+  });
+  if (data.skipped.length > 0) note(`warning: ${skippedLine(data.skipped as SkippedVideo[])}`);
+  const stream = new VideoWindowStream(data.train, frames, d.frameStep, config.imageSize as ImageSize, rng);
+  const r = data.record;
+  note(
+    `data: ${r.files} training video${r.files === 1 ? '' : 's'} (${r.frames} frames, ${stream.windows} windows of ${frames} frames${d.frameStep > 1 ? `, every ${d.frameStep}th frame` : ''}), ` +
+      `${r.valFiles} held out (${r.valFrames} frames)`,
+  );
+  const saved: SavedTrainData = {
+    ...d,
+    files: data.train.map((v) => ({ path: resolve(v.path), frames: v.frames })),
+    valFiles: data.val.map((v) => resolve(v.path)),
+  };
+  return { stream, videos: { train: data.train, val: data.val, saved }, dataset: r };
+}
+
+/** The saved form of --data options (absolute paths, so a resume from another directory finds them). */
+function savedData(d: TrainData): SavedTrainData {
+  const out: SavedTrainData = {
+    kind: 'video',
+    inputs: d.inputs.map((p) => (isPattern(p) ? p : resolve(p))),
+    valSplit: d.valInputs && d.valInputs.length > 0 ? 0 : (d.valSplit ?? DEFAULT_VAL_SPLIT),
+    frameStep: d.frameStep ?? 1,
+    fit: d.fit ?? 'crop',
+    files: [],
+  };
+  if (d.valInputs && d.valInputs.length > 0) out.valInputs = d.valInputs.map((p) => (isPattern(p) ? p : resolve(p)));
+  return out;
+}
+
+function isPattern(p: string): boolean {
+  return /[*?[{]/.test(p) && !existsSync(p);
 }
 
 function definedOverrides(o: TrainOverrides | undefined): TrainOverrides {
@@ -40,6 +127,15 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** Moving MNIST is square and gray: a colour config needs --data. */
+function checkMovingMnist(config: ModelConfig, source: string): void {
+  const [h, w, c] = config.imageSize;
+  if (c !== 1) {
+    throw new UserError(`${source}: the model takes ${c}-channel frames, but without --data training uses Moving MNIST, which is gray; give --data <videos> to train on your own videos`);
+  }
+  if (h !== w) throw new UserError(`${source}: Moving MNIST frames are square, the model's are ${h}×${w}; give --data <videos>`);
+}
+
 export async function startSession(o: TrainOptions, runDir: string, note: (s: string) => void): Promise<Session> {
   const overrides = definedOverrides(o.overrides);
   const lastDir = join(runDir, 'last');
@@ -48,12 +144,26 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
     if (existsSync(lastDir)) throw new UserError(`${runDir} already holds a training run (last/); pass --resume to continue it or choose another --out`);
     const { model: config, train } = await loadTrainingConfig(o.config);
     const settings = parseTrainConfig({ ...train, ...overrides }, o.config);
+    if (o.data) {
+      // the data is opened (and checked) before the model exists: a folder without a usable video fails at once
+      const v = await openVideos(savedData(o.data), config, settings.frames, new Rng(settings.seed), runDir, note, o.data.memoryBudget);
+      try {
+        const model = o.initFrom ? await initialWeights(o.initFrom, config, o.config) : CrevNet.create(config, settings.seed);
+        if (o.initFrom) note(`new run from the weights of ${o.initFrom}`);
+        const optimizer = createOptimizer(settings);
+        return { model, optimizer, stream: v.stream, settings, step: 0, best: null, trainSeconds: 0, config, dataset: v.dataset, videos: v.videos, close: () => closeVideos([...v.videos.train, ...v.videos.val]) };
+      } catch (err) {
+        await closeVideos([...v.videos.train, ...v.videos.val]);
+        throw err;
+      }
+    }
+    checkMovingMnist(config, o.config);
     const model = o.initFrom ? await initialWeights(o.initFrom, config, o.config) : CrevNet.create(config, settings.seed);
     if (o.initFrom) note(`new run from the weights of ${o.initFrom}`);
     const optimizer = createOptimizer(settings);
     const digits = await loadMnistDigits('train');
     const stream = new MovingMnistStream(digits, new Rng(settings.seed), { frames: settings.frames, size: config.imageSize[0] });
-    return { model, optimizer, stream, settings, step: 0, best: null, trainSeconds: 0, config };
+    return { model, optimizer, stream, settings, step: 0, best: null, trainSeconds: 0, config, dataset: movingMnistRecord(config.imageSize), close: async () => {} };
   }
 
   if (o.initFrom) throw new UserError('--init-from starts a new run; it cannot be combined with --resume');
@@ -101,9 +211,20 @@ export async function startSession(o: TrainOptions, runDir: string, note: (s: st
     } else if (state.step > 0) {
       throw new UserError(`${lastDir} has no optimizer state; it cannot be resumed exactly`);
     }
+    const base = { model: ck.model, optimizer, settings, step: state.step, best: newValidationSet ? null : state.best, trainSeconds: state.trainSeconds ?? 0, config };
+    if (state.data) {
+      if (o.data) note('resume: the run trains on the data it started with; --data, --val-data, --val-split, --frame-step and --fit apply to new runs only');
+      const v = await openVideos(state.data, config, settings.frames, Rng.fromState(state.rngState), runDir, note, o.data?.memoryBudget);
+      const now = JSON.stringify(v.videos.saved.files);
+      if (now !== JSON.stringify(state.data.files)) {
+        note(`warning: the training videos differ from those the run started with (files or frame counts); the resumed run draws other windows than an uninterrupted one would`);
+      }
+      return { ...base, stream: v.stream, dataset: v.dataset, videos: v.videos, close: () => closeVideos([...v.videos.train, ...v.videos.val]) };
+    }
+    if (o.data) throw new UserError(`${runDir} is a Moving MNIST run; --data starts a new run (choose another --out)`);
     const digits = await loadMnistDigits('train');
     const stream = new MovingMnistStream(digits, Rng.fromState(state.rngState), { frames: settings.frames, size: config.imageSize[0] });
-    return { model: ck.model, optimizer, stream, settings, step: state.step, best: newValidationSet ? null : state.best, trainSeconds: state.trainSeconds ?? 0, config };
+    return { ...base, stream, dataset: movingMnistRecord(config.imageSize), close: async () => {} };
   } catch (err) {
     ck.model.dispose();
     throw err;

@@ -11,6 +11,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RngState } from '../data/rng.js';
 import type { TrainConfig } from './config.js';
+import type { DatasetRecord, SavedTrainData } from '../data/dataset-record.js';
+
+export type { SavedTrainData } from '../data/dataset-record.js';
 import { InternalError, UserError } from '../runtime/errors.js';
 
 export const TRAIN_STATE_KIND = 'crevnet-train-state';
@@ -41,7 +44,12 @@ export interface TrainState {
   /** learning rate of the last completed iteration */
   lr: number;
   savedAt: string;
+  /** what the model was trained on (absent in checkpoints of Moving MNIST runs from before it was recorded) */
+  dataset?: DatasetRecord;
+  /** video runs: where the data comes from, to reopen it on resume (absolute paths) */
+  data?: SavedTrainData;
 }
+
 
 export function parseTrainState(raw: Record<string, unknown>, where: string): TrainState {
   if (raw.kind !== TRAIN_STATE_KIND) throw new UserError(`${where} is not a training checkpoint (no training state); it cannot be resumed`);

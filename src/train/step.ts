@@ -112,6 +112,8 @@ export interface StepSetup {
   settings: TrainConfig;
   height: number;
   width: number;
+  /** 1 (gray) or 3 (RGB) */
+  channels?: number;
   hooks: TrainHooks;
   /** metrics.jsonl: a non-finite step logs an error record there */
   metricsPath: string;
@@ -120,13 +122,13 @@ export interface StepSetup {
 }
 
 /**
- * Training iteration `iteration` on the time-major uint8 `batch` (the optimizer's rate is already `lr`;
+ * Training iteration `iteration` on the time-major uint8 `batch` [T, B, H, W, C] (the optimizer's rate is already `lr`;
  * `savedStep` is the last checkpointed iteration, −1 for none). Returns the loss and the gradient norm
  * before clipping; a non-finite one logs an error record and stops training (NonFiniteLossError).
  */
 export async function optimizeStep(t: StepSetup, iteration: number, batch: Uint8Array, lr: number, savedStep: number): Promise<{ loss: number; gradNorm: number }> {
   const { settings, hooks } = t;
-  const shape: [number, number, number, number, number] = [settings.frames, settings.batch, t.height, t.width, 1];
+  const shape: [number, number, number, number, number] = [settings.frames, settings.batch, t.height, t.width, t.channels ?? 1];
   const hook = hooks.lossHook;
   const r = await trainStep(hook ? { ...t.step, lossHook: (l) => hook(iteration, l) } : t.step, uint8ToFloat(batch), shape);
   if (!r.applied) {

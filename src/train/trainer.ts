@@ -1,6 +1,7 @@
 /**
  * `crevnet train` as a library: CrevNet on Moving MNIST generated on the fly from MNIST train
- * digits, Adam with the config's learning-rate schedule, optional global-norm gradient clipping,
+ * digits, or on the user's videos (--data; windows of the training files, validation on held-out files,
+ * src/data/video-dataset.ts), Adam with the config's learning-rate schedule, optional global-norm gradient clipping,
  * periodic validation (10→10 rollout on a fixed set generated from MNIST test digits), atomic
  * checkpoints (last/ and best/), exact resume, Ctrl-C handling and a report at the end.
  * This file is the loop; its parts: session.ts (new run or resume), step.ts (one update),
@@ -8,10 +9,11 @@
  *
  * Run directory:
  *   command.txt    every command line that worked on this run (appended on each resume)
- *   metrics.jsonl  one JSON object per line: {"type":"train",step,loss,lr,gradNorm,sec} for every
+ *   metrics.jsonl  one JSON object per line: {"type":"train",step,loss,lr,gradNorm,sec,data} for every
  *                  iteration, {"type":"val",step,mse,mae,ssim,ssimStrict,psnr,best} per validation
  *   last/          checkpoint of the latest saved step (model, Adam state, data RNG, schedule position)
  *   best/          checkpoint with the highest validation SSIM (R = 2) so far (no optimizer state)
+ *   cache/         video runs: each decoded video as .npy (+ .json naming its source), read again on resume
  *   loss_curve.{svg,png}, summary.json   written at the end (and on Ctrl-C / --stop-at)
  *
  * Exact resume: the schedule is a function of the step; the data stream is restored from its RNG
@@ -40,7 +42,8 @@ import { lockRunDir, recoverCheckpoint, truncateMetrics } from './rundir.js';
 import { DataParallel, resolveWorkers, shardSizes } from '../run/parallel.js';
 import { startSession } from './session.js';
 import { optimizeStep, stepContext, type StepSetup } from './step.js';
-import { improvesOn, prepareValidation, scoreModel, validationNote, validationRecord, VALIDATION_SEED } from './validation.js';
+import { improvesOn, prepareValidation, prepareVideoValidation, scoreModel, validationNote, validationRecord, VALIDATION_SEED, type ValidationSet } from './validation.js';
+import type { ImageSize } from '../video/dataset.js';
 import { saveBestCheckpoint, saveLastCheckpoint, trainState } from './checkpoints.js';
 import { checkStopAt, earlyStop, finalStatus } from './stopping.js';
 import type { StepRecord, TrainHooks, TrainOptions, TrainResult } from './types.js';
@@ -112,7 +115,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
   const s = await startSession(o, runDir, note);
   const { model, optimizer, stream, settings } = s;
   const metricsPath = join(runDir, 'metrics.jsonl');
-  const [H, W] = s.config.imageSize;
+  const [H, W, C] = s.config.imageSize;
   const horizon = settings.frames - settings.context;
   let pool: DataParallel | undefined;
   try {
@@ -126,7 +129,11 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
       );
     }
 
-    const validation = await prepareValidation(settings, H, W, horizon);
+    // video runs validate on windows of the held-out files; none held out (--val-split 0): no validation, no best/
+    let validation: ValidationSet | undefined;
+    if (!s.videos) validation = await prepareValidation(settings, H, W, horizon);
+    else if (s.videos.val.length > 0) validation = await prepareVideoValidation(settings, s.videos.val, s.videos.saved.frameStep, s.config.imageSize as ImageSize, horizon);
+    else note('no held-out videos (--val-split 0): no validation, no best/ checkpoint');
 
     // Data parallel: the main thread and threads − 1 workers each compute one shard of the batch.
     const threads = Math.min(resolveWorkers(settings.workers), settings.batch);
@@ -135,7 +142,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
       const batchStatistics = model.config.norm === 'batch' && !settings.freezeNorm;
       note(`data parallel: ${threads} threads (worker_threads), batch ${settings.batch} in shards of ${shardList(settings.batch, threads)}${batchStatistics ? '; BatchNorm statistics per shard' : ''}`);
     }
-    const setup: StepSetup = { step: stepContext(model, optimizer, settings, pool), settings, height: H, width: W, hooks, metricsPath, lastDir: join(runDir, 'last') };
+    const setup: StepSetup = { step: stepContext(model, optimizer, settings, pool), settings, height: H, width: W, channels: C, hooks, metricsPath, lastDir: join(runDir, 'last') };
     let best = s.best;
     let lastLoss = NaN;
     let lr = learningRateAt(settings.schedule, settings.lr, Math.max(0, s.step - 1), settings.iterations);
@@ -154,6 +161,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
     };
 
     const validate = async (step: number) => {
+      if (!validation) return;
       const t0 = performance.now();
       const scored = await scoreModel(validation, model, pool);
       const m = scored.report;
@@ -184,7 +192,8 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
       const t0 = performance.now();
       lr = learningRateAt(settings.schedule, settings.lr, step, settings.iterations);
       setLearningRate(optimizer, lr);
-      const batch = stream.nextBatch(settings.batch);
+      const batch = await stream.nextBatch(settings.batch);
+      const dataSec = (performance.now() - t0) / 1000;
       const { loss: lossValue, gradNorm: normValue } = await optimizeStep(setup, iteration, batch, lr, savedStep);
       step = iteration;
       lastLoss = lossValue;
@@ -194,7 +203,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
       trainSeconds += sec;
       recent.push(sec);
       if (recent.length > 20) recent.shift();
-      const rec: StepRecord = { type: 'train', step, loss: lossValue, lr, gradNorm: normValue, sec: Math.round(sec * 1e4) / 1e4 };
+      const rec: StepRecord = { type: 'train', step, loss: lossValue, lr, gradNorm: normValue, sec: Math.round(sec * 1e4) / 1e4, data: Math.round(dataSec * 1e5) / 1e5 };
       appendFileSync(metricsPath, `${JSON.stringify(rec)}\n`);
       hooks.onStep?.(rec);
       const meanSec = recent.reduce((a, b) => a + b, 0) / recent.length;
@@ -217,7 +226,8 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
       const metrics = readMetrics(metricsPath);
       await writeRunReport(runDir, {
         metrics,
-        baselines: validation.baselines,
+        baselines: validation?.baselines ?? NO_BASELINES,
+        dataset: s.dataset,
         status,
         step,
         settings,
@@ -227,7 +237,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
         trainSeconds,
         sessionSecondsPerIteration: sessionSteps ? sessionSeconds / sessionSteps : NaN,
         backend: tf.getBackend(),
-        validation: { count: validation.count, seed: VALIDATION_SEED, context: settings.context, horizon },
+        validation: { count: validation?.count ?? 0, seed: VALIDATION_SEED, context: settings.context, horizon, split: validation?.split ?? 'none' },
       });
     }
     return {
@@ -245,5 +255,8 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
     await pool?.close();
     optimizer.dispose();
     model.dispose();
+    await s.close();
   }
 }
+
+const NO_BASELINES = { copyLast: { mse: NaN, ssim: NaN }, zeros: { mse: NaN, ssim: NaN } };

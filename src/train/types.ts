@@ -4,6 +4,7 @@ import type { TrainConfig } from './config.js';
 import type { TrainProgress } from './progress.js';
 import type { BestScore } from './state.js';
 import type { Verdict } from '../eval/paired.js';
+import type { FitMode } from '../video/ffmpeg.js';
 
 /**
  * Training settings that override the config's (or, on resume, the run's). The sequence shape
@@ -11,7 +12,25 @@ import type { Verdict } from '../eval/paired.js';
  */
 export type TrainOverrides = Partial<Omit<TrainConfig, 'frames' | 'context' | 'betas' | 'epsilon' | 'schedule'>>;
 
+/** Train on the user's videos instead of Moving MNIST (src/data/video-dataset.ts). */
+export interface TrainData {
+  /** files, directories, globs */
+  inputs: string[];
+  /** held-out files, directories, globs (instead of valSplit) */
+  valInputs?: string[];
+  /** fraction of the files held out for validation, by file (default 0.2 for 2 or more files) */
+  valSplit?: number;
+  /** take every k-th frame (default 1) */
+  frameStep?: number;
+  /** fit of the frames to the config's imageSize (default crop) */
+  fit?: FitMode;
+  /** bytes of decoded frames kept in memory (default 2 GiB; the rest is read from the run's .npy cache) */
+  memoryBudget?: number;
+}
+
 export interface TrainOptions {
+  /** videos to train on (default: Moving MNIST generated on the fly); on resume the run's own data is used */
+  data?: TrainData;
   /** config name or path; required for a new run, optional with `resume` (must match the checkpoint) */
   config?: string;
   /** run directory (default outputs/runs/<config>-<timestamp>; required with `resume`) */
@@ -38,6 +57,8 @@ export interface StepRecord {
   lr: number;
   gradNorm: number;
   sec: number;
+  /** seconds of `sec` spent waiting for the batch (data loading) */
+  data?: number;
 }
 
 export interface ValidationRecord {

@@ -12,6 +12,7 @@ import { loadMnistDigits } from '../data/idx.js';
 import { Rng } from '../data/rng.js';
 import { generateSequences } from '../data/moving-mnist.js';
 import type { TrainConfig } from './config.js';
+import { fixedWindows, materialiseWindows, type DecodedVideo, type ImageSize } from '../video/dataset.js';
 import type { CrevNet } from '../model/crevnet.js';
 import { ArraySequenceSource } from '../eval/sources.js';
 import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForecasters, zerosForecaster, type ArrayPredictor } from '../eval/forecast.js';
@@ -25,6 +26,8 @@ import type { ValidationRecord } from './types.js';
 export const VALIDATION_SEED = 1;
 
 export interface ValidationSet {
+  /** what the set is, for the run's summary (e.g. "MNIST test digits") */
+  split: string;
   /** sequences */
   count: number;
   /** sequences per forecast call */
@@ -62,6 +65,24 @@ export async function prepareValidation(settings: TrainConfig, height: number, w
   const count = settings.validationSequences;
   const data = generateSequences(testDigits, count, new Rng(VALIDATION_SEED), { frames: settings.frames, size: height });
   const source = () => new ArraySequenceSource(data, settings.frames, count, height, width, `validation: ${count} sequences, MNIST test digits, seed ${VALIDATION_SEED}`);
+  return withBaselines(settings, horizon, count, source, 'MNIST test digits');
+}
+
+/**
+ * A video run's validation set: fixed windows of the held-out files (non-overlapping, round-robin over the files,
+ * at most train.validationSequences), never a window of a training file.
+ */
+export async function prepareVideoValidation(settings: TrainConfig, videos: DecodedVideo[], frameStep: number, imageSize: ImageSize, horizon: number): Promise<ValidationSet> {
+  const refs = fixedWindows(videos, settings.frames, frameStep, settings.validationSequences);
+  const data = await materialiseWindows(videos, refs, settings.frames, frameStep, imageSize);
+  const [height, width, channels] = imageSize;
+  const count = refs.length;
+  const what = `validation: ${count} windows of ${videos.length} held-out video${videos.length === 1 ? '' : 's'}`;
+  const source = () => new ArraySequenceSource(data, settings.frames, count, height, width, what, channels);
+  return withBaselines(settings, horizon, count, source, `held-out videos (${videos.length} files)`);
+}
+
+async function withBaselines(settings: TrainConfig, horizon: number, count: number, source: () => ArraySequenceSource, split: string): Promise<ValidationSet> {
   const batch = Math.min(count, 16);
   const base = await runForecasters(source(), { copyLast: copyLastForecaster, zeros: zerosForecaster }, { context: settings.context, horizon, batch });
   const baselines: ValidationBaselines = {
@@ -70,7 +91,7 @@ export async function prepareValidation(settings: TrainConfig, height: number, w
   };
   const baselinesPerFrame = { copyLast: frameCurves(base.reports.copyLast!), zeros: frameCurves(base.reports.zeros!) };
   const baselineScores = { copyLast: base.accumulators.copyLast!, zeros: base.accumulators.zeros! };
-  return { count, batch, context: settings.context, horizon, source, baselines, baselinesPerFrame, baselineScores };
+  return { split, count, batch, context: settings.context, horizon, source, baselines, baselinesPerFrame, baselineScores };
 }
 
 /** The model's scores on the validation set; with `pool` (the training DataParallel of `model`, which sends the current weights) the rollout is sharded over its threads. */

@@ -1,5 +1,5 @@
 /**
- * decodeGray: frames streamed through a pipe as raw 8-bit gray at the requested size (never temp
+ * decodeFrames / decodeGray: frames streamed through a pipe as raw 8-bit gray at the requested size (never temp
  * image files, never full-resolution frames in Node memory); optional frame window [start, start+maxFrames) or
  * the last n.
  */
@@ -12,9 +12,19 @@ import { probedStream, probeVideo, type VideoProbe } from './probe.js';
 
 export { FIT_MODES, type FitMode } from './fit.js';
 
+/** 1 = 8-bit gray, 3 = 8-bit RGB (interleaved) */
+export type FrameChannels = 1 | 3;
+
+/** ffmpeg's name of the raw pixel format for 1 or 3 channels. */
+export function pixelFormat(channels: FrameChannels = 1): 'gray' | 'rgb24' {
+  return channels === 3 ? 'rgb24' : 'gray';
+}
+
 export interface DecodeOptions {
   width: number;
   height: number;
+  /** 1 (gray, default) or 3 (RGB) bytes per pixel */
+  channels?: FrameChannels;
   /** crop: fill the frame, cut the overflow (centred); pad: letterbox with black; stretch: ignore the aspect ratio */
   fit: FitMode;
   /** at most this many frames (from `start`) */
@@ -28,10 +38,13 @@ export interface DecodeOptions {
 }
 
 /**
- * The -vf chain that turns the (coded) source into gray at the fitted size: rotation, the crop (exact, not
- * rounded to the chroma grid), the scale, gray. Padding to W×H is done on the frames (placeInFrame).
+ * The -vf chain that turns the (coded) source into gray or RGB at the fitted size: rotation, the crop (exact, not
+ * rounded to the chroma grid), the scale, the pixel format. Padding to W×H is done on the frames (placeInFrame).
  */
-export function decodeFilters(probe: VideoProbe, o: { width: number; height: number; fit: FitMode; start?: number }): string[] {
+export function decodeFilters(
+  probe: VideoProbe,
+  o: { width: number; height: number; fit: FitMode; start?: number; channels?: FrameChannels },
+): string[] {
   const f: string[] = [];
   if (o.start && o.start > 0) f.push(`trim=start_frame=${o.start}`);
   if (probe.rotation === 90) f.push('transpose=clock');
@@ -42,7 +55,7 @@ export function decodeFilters(probe: VideoProbe, o: { width: number; height: num
     // cut the source to the target's aspect ratio at full resolution, then scale down
     f.push(`crop=${p.crop.width}:${p.crop.height}:${p.crop.x}:${p.crop.y}:exact=1`);
   }
-  f.push(`scale=${p.scaled.width}:${p.scaled.height}:flags=area`, 'format=gray');
+  f.push(`scale=${p.scaled.width}:${p.scaled.height}:flags=area`, `format=${pixelFormat(o.channels)}`);
   return f;
 }
 
@@ -54,17 +67,18 @@ interface RawDecode {
   stderr: string[];
 }
 
-/** One ffmpeg run: raw gray frames through stdout, cut into exact W·H frames. `keepLast` → ring buffer. */
+/** One ffmpeg run: raw frames through stdout, cut into exact W·H·C frames. `keepLast` → ring buffer. */
 function runDecode(
   abs: string,
   display: string,
   probe: VideoProbe,
-  o: { width: number; height: number; fit: FitMode; start?: number; frames?: number; keepLast?: number; seek?: number },
+  o: { width: number; height: number; fit: FitMode; channels?: FrameChannels; start?: number; frames?: number; keepLast?: number; seek?: number },
 ): Promise<RawDecode> {
+  const C = o.channels ?? 1;
   // ffmpeg delivers the fitted picture; with --fit pad it is placed in the W×H frame here
   const plan = fitPlan(probe.width, probe.height, o.width, o.height, o.fit);
   const padded = plan.scaled.width !== o.width || plan.scaled.height !== o.height;
-  const frameBytes = plan.scaled.width * plan.scaled.height;
+  const frameBytes = plan.scaled.width * plan.scaled.height * C;
   const meta = probedStream(probe);
   const inputOptions = ['-v', 'error', '-nostdin', '-noautorotate'];
   if (o.seek !== undefined && o.seek > 0) inputOptions.push('-ss', o.seek.toFixed(3));
@@ -72,7 +86,7 @@ function runDecode(
     '-map', `0:${meta && meta.path === abs ? meta.streamIndex : 'v:0'}`,
     '-an', '-sn', '-dn',
     '-vsync', 'passthrough',
-    '-pix_fmt', 'gray',
+    '-pix_fmt', pixelFormat(C),
   ];
   if (o.frames !== undefined) outputOptions.push('-frames:v', String(o.frames));
   const cmd = command()
@@ -102,7 +116,7 @@ function runDecode(
         off += n;
         if (fill === frameBytes) {
           seen++;
-          frames.push(padded ? placeInFrame(cur, plan, o.width, o.height) : cur);
+          frames.push(padded ? placeInFrame(cur, plan, o.width, o.height, C) : cur);
           const evicted = o.keepLast !== undefined && frames.length > o.keepLast ? frames.shift() : undefined;
           // reuse the evicted buffer; a padded frame is a copy, so `cur` itself can be refilled
           if (!padded) cur = evicted ?? new Uint8Array(frameBytes);
@@ -140,20 +154,29 @@ function runDecode(
   })();
 }
 
+/** Decode a video to 8-bit gray frames of exactly width×height (one Uint8Array of W·H bytes per frame). */
+export function decodeGray(path: string, o: Omit<DecodeOptions, 'channels'>): Promise<Uint8Array[]> {
+  return decodeFrames(path, { ...o, channels: 1 });
+}
+
 /**
- * Decode a video to 8-bit gray frames of exactly width×height (one Uint8Array of W·H bytes per frame).
- * Frames are scaled inside ffmpeg (flags=area) and streamed through a pipe; only the requested frames are kept.
+ * Decode a video to 8-bit frames of exactly width×height×channels (one Uint8Array of W·H·C bytes per frame,
+ * channels interleaved, the model's [H, W, C] layout). Frames are scaled inside ffmpeg (flags=area) and streamed
+ * through a pipe; only the requested frames are kept.
  */
-export async function decodeGray(path: string, o: DecodeOptions): Promise<Uint8Array[]> {
+export async function decodeFrames(path: string, o: DecodeOptions): Promise<Uint8Array[]> {
   if (!(Number.isInteger(o.width) && o.width > 0 && Number.isInteger(o.height) && o.height > 0)) {
-    throw new InternalError(`decodeGray: bad size ${o.width}x${o.height}`);
+    throw new InternalError(`decodeFrames: bad size ${o.width}x${o.height}`);
+  }
+  if (o.channels !== undefined && o.channels !== 1 && o.channels !== 3) {
+    throw new InternalError(`decodeFrames: channels must be 1 or 3, got ${String(o.channels)}`);
   }
   if (o.last !== undefined && (o.start !== undefined || o.maxFrames !== undefined)) {
-    throw new InternalError('decodeGray: `last` cannot be combined with `start`/`maxFrames`');
+    throw new InternalError('decodeFrames: `last` cannot be combined with `start`/`maxFrames`');
   }
   const abs = resolve(path);
   const probe = o.probe ?? (await probeVideo(path));
-  const base = { width: o.width, height: o.height, fit: o.fit };
+  const base = { width: o.width, height: o.height, fit: o.fit, channels: o.channels ?? 1 };
   const truncated = (got: number, expected: number, stderr: string[]): UserError =>
     new UserError(
       `${path}: decoded only ${got} of the ${expected} frames the container announces (${
@@ -163,7 +186,7 @@ export async function decodeGray(path: string, o: DecodeOptions): Promise<Uint8A
 
   if (o.last !== undefined) {
     const n = o.last;
-    if (!(Number.isInteger(n) && n > 0)) throw new InternalError(`decodeGray: bad last=${n}`);
+    if (!(Number.isInteger(n) && n > 0)) throw new InternalError(`decodeFrames: bad last=${n}`);
     const skip = Math.max(0, probe.frameCount - n);
     // Long video: seek close to the end (keyframe seek + exact decode), keep the last n frames in a ring.
     const margin = 2 + n / probe.fps;
@@ -183,9 +206,9 @@ export async function decodeGray(path: string, o: DecodeOptions): Promise<Uint8A
   }
 
   const start = o.start ?? 0;
-  if (!(Number.isInteger(start) && start >= 0)) throw new InternalError(`decodeGray: bad start=${start}`);
+  if (!(Number.isInteger(start) && start >= 0)) throw new InternalError(`decodeFrames: bad start=${start}`);
   if (o.maxFrames !== undefined && !(Number.isInteger(o.maxFrames) && o.maxFrames >= 0)) {
-    throw new InternalError(`decodeGray: bad maxFrames=${o.maxFrames}`);
+    throw new InternalError(`decodeFrames: bad maxFrames=${o.maxFrames}`);
   }
   if (o.maxFrames === 0) return [];
   const r = await runDecode(abs, path, probe, { ...base, start, frames: o.maxFrames });

@@ -1,5 +1,5 @@
 /**
- * encodeFrames: gray frames → mp4 (libx264 yuv420p crf 18 +faststart), gif (gray palette,
+ * encodeFrames: gray or RGB frames → mp4 (libx264 yuv420p crf 18 +faststart), gif (palette of the frames,
  * loop 0) or png (all frames tiled into one image); written to a temp file in the target directory, then renamed.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { InternalError, UserError } from '../runtime/errors.js';
 import { command, firstLine, watch } from './command.js';
 import { contactSheet } from './frames.js';
+import { pixelFormat, type FrameChannels } from './decode.js';
 
 export type VideoFormat = 'mp4' | 'gif' | 'png';
 export const VIDEO_FORMATS: readonly VideoFormat[] = ['mp4', 'gif', 'png'];
@@ -21,6 +22,8 @@ export interface EncodeOptions {
   fps: number;
   out: string;
   format: VideoFormat;
+  /** bytes per pixel of the frames: 1 = gray (default), 3 = RGB interleaved */
+  channels?: FrameChannels;
 }
 
 function even(n: number): number {
@@ -58,7 +61,7 @@ function tempPath(out: string): string {
 }
 
 /**
- * Encode gray frames (each width×height bytes) to mp4, gif or png (all frames tiled into one image).
+ * Encode frames (each width×height×channels bytes) to mp4, gif or png (all frames tiled into one image).
  * The file is written next to `out` under a temporary name and renamed when ffmpeg succeeded, so a failure
  * never leaves a partial output (the temporary file is removed).
  */
@@ -68,8 +71,10 @@ export async function encodeFrames(frames: Uint8Array[], o: EncodeOptions): Prom
     throw new InternalError(`encodeFrames: bad size ${W}x${H}`);
   }
   if (frames.length === 0) throw new InternalError('encodeFrames: no frames');
+  const C = o.channels ?? 1;
+  if (C !== 1 && C !== 3) throw new InternalError(`encodeFrames: channels must be 1 or 3, got ${String(C)}`);
   for (const [i, f] of frames.entries()) {
-    if (f.length !== W * H) throw new InternalError(`encodeFrames: frame ${i} has ${f.length} bytes, expected ${W * H}`);
+    if (f.length !== W * H * C) throw new InternalError(`encodeFrames: frame ${i} has ${f.length} bytes, expected ${W * H * C}`);
   }
   if (!VIDEO_FORMATS.includes(format)) throw new UserError(`unknown output format "${format}" (mp4, gif or png)`);
   const fps = o.fps > 0 && Number.isFinite(o.fps) ? o.fps : 25;
@@ -80,7 +85,7 @@ export async function encodeFrames(frames: Uint8Array[], o: EncodeOptions): Prom
   let w = W;
   let h = H;
   if (format === 'png') {
-    const t = contactSheet(frames, W, H);
+    const t = contactSheet(frames, W, H, C);
     input = [t.data];
     w = t.width;
     h = t.height;
@@ -105,7 +110,7 @@ export async function encodeFrames(frames: Uint8Array[], o: EncodeOptions): Prom
   const source = new PassThrough({ highWaterMark: 1 << 20 });
   const cmd = command()
     .input(source)
-    .inputOptions(['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${w}x${h}`, '-r', String(fps)])
+    .inputOptions(['-v', 'error', '-f', 'rawvideo', '-pix_fmt', pixelFormat(C), '-s', `${w}x${h}`, '-r', String(fps)])
     .outputOptions([...(filters.length ? ['-vf', filters.join(',')] : []), ...outputOptions])
     .format(muxer)
     .output(tmp);

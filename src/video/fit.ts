@@ -37,14 +37,15 @@ export function fitPlan(sw: number, sh: number, W: number, H: number, fit: FitMo
 }
 
 /**
- * The scaled picture (plan.scaled, one byte per pixel) placed in a W×H frame at the plan's offset with
- * black (0) around it; the picture itself when it fills the frame. Done here rather than with ffmpeg's
- * pad filter, whose "black" on gray frames is 16 (limited range) in some ffmpeg versions and 0 in others.
+ * The scaled picture (plan.scaled, `channels` bytes per pixel, interleaved) placed in a W×H frame at the plan's
+ * offset with black (0) around it; the picture itself when it fills the frame. Done here rather than with
+ * ffmpeg's pad filter, whose "black" on gray frames is 16 (limited range) in some ffmpeg versions and 0 in others.
  */
-export function placeInFrame(img: Uint8Array, plan: FitPlan, W: number, H: number): Uint8Array {
+export function placeInFrame(img: Uint8Array, plan: FitPlan, W: number, H: number, channels = 1): Uint8Array {
   const { width: w, height: h } = plan.scaled;
   if (w === W && h === H) return img;
-  const out = new Uint8Array(W * H);
-  for (let y = 0; y < h; y++) out.set(img.subarray(y * w, (y + 1) * w), (plan.offset.y + y) * W + plan.offset.x);
+  const C = channels;
+  const out = new Uint8Array(W * H * C);
+  for (let y = 0; y < h; y++) out.set(img.subarray(y * w * C, (y + 1) * w * C), ((plan.offset.y + y) * W + plan.offset.x) * C);
   return out;
 }

@@ -1,4 +1,7 @@
-/** Pure helpers on 8-bit gray frames (row-major, one byte per pixel). No ffmpeg, no tfjs. */
+/**
+ * Pure helpers on 8-bit frames: row-major, `channels` bytes per pixel (1 = gray, 3 = RGB interleaved; default 1).
+ * No ffmpeg, no tfjs.
+ */
 
 export interface GrayImage {
   data: Uint8Array;
@@ -6,23 +9,32 @@ export interface GrayImage {
   height: number;
 }
 
-function checkFrame(f: ArrayLike<number>, width: number, height: number, what = 'frame'): void {
-  if (f.length !== width * height) {
-    throw new RangeError(`${what} has ${f.length} pixels, expected ${width}x${height}=${width * height}`);
+function checkFrame(f: ArrayLike<number>, width: number, height: number, what = 'frame', channels = 1): void {
+  if (f.length !== width * height * channels) {
+    const px = channels === 1 ? 'pixels' : 'bytes';
+    throw new RangeError(`${what} has ${f.length} ${px}, expected ${width}x${height}${channels === 1 ? '' : `x${channels}`}=${width * height * channels}`);
   }
 }
 
 /** Nearest-neighbour upscale by an integer factor k (each pixel becomes a k×k block). */
-export function upscaleNearest(frame: Uint8Array, width: number, height: number, k: number): Uint8Array {
+export function upscaleNearest(frame: Uint8Array, width: number, height: number, k: number, channels = 1): Uint8Array {
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`scale must be a positive integer, got ${k}`);
-  checkFrame(frame, width, height);
+  checkFrame(frame, width, height, 'frame', channels);
   if (k === 1) return frame.slice();
-  const ow = width * k;
+  const C = channels;
+  const ow = width * k * C;
   const out = new Uint8Array(ow * height * k);
   for (let y = 0; y < height; y++) {
     const row = out.subarray(y * k * ow, (y * k + 1) * ow);
-    const src = y * width;
-    for (let x = 0; x < width; x++) row.fill(frame[src + x]!, x * k, x * k + k);
+    const src = y * width * C;
+    if (C === 1) {
+      for (let x = 0; x < width; x++) row.fill(frame[src + x]!, x * k, x * k + k);
+    } else {
+      const px = frame.subarray(src, src + width * C);
+      for (let x = 0; x < width; x++) {
+        for (let j = 0; j < k; j++) row.set(px.subarray(x * C, x * C + C), (x * k + j) * C);
+      }
+    }
     for (let r = 1; r < k; r++) out.copyWithin((y * k + r) * ow, y * k * ow, (y * k + 1) * ow);
   }
   return out;
@@ -36,39 +48,41 @@ export function tileFrames(
   frames: Uint8Array[],
   width: number,
   height: number,
-  opts: { cols?: number; gap?: number; gapValue?: number } = {},
+  opts: { cols?: number; gap?: number; gapValue?: number; channels?: number } = {},
 ): GrayImage {
   if (frames.length === 0) throw new RangeError('tileFrames: no frames');
+  const C = opts.channels ?? 1;
   const cols = Math.max(1, Math.min(opts.cols ?? frames.length, frames.length));
   const rows = Math.ceil(frames.length / cols);
   const gap = opts.gap ?? 0;
   const ow = cols * width + (cols - 1) * gap;
   const oh = rows * height + (rows - 1) * gap;
-  const out = new Uint8Array(ow * oh);
+  const out = new Uint8Array(ow * oh * C);
   if (gap > 0) out.fill(opts.gapValue ?? 128);
+  const rowBytes = width * C;
   frames.forEach((f, i) => {
-    checkFrame(f, width, height, `frame ${i}`);
+    checkFrame(f, width, height, `frame ${i}`, C);
     const x0 = (i % cols) * (width + gap);
     const y0 = Math.floor(i / cols) * (height + gap);
-    for (let y = 0; y < height; y++) out.set(f.subarray(y * width, (y + 1) * width), (y0 + y) * ow + x0);
+    for (let y = 0; y < height; y++) out.set(f.subarray(y * rowBytes, (y + 1) * rowBytes), ((y0 + y) * ow + x0) * C);
   });
   // cells of the last row that hold no frame stay black rather than gap-coloured
   for (let i = frames.length; i < rows * cols; i++) {
     const x0 = (i % cols) * (width + gap);
     const y0 = Math.floor(i / cols) * (height + gap);
-    for (let y = 0; y < height; y++) out.fill(0, (y0 + y) * ow + x0, (y0 + y) * ow + x0 + width);
+    for (let y = 0; y < height; y++) out.fill(0, ((y0 + y) * ow + x0) * C, ((y0 + y) * ow + x0 + width) * C);
   }
   return { data: out, width: ow, height: oh };
 }
 
 /** Frames side by side (one row) with `gap`-pixel separators of value `gapValue`. */
-export function sideBySide(frames: Uint8Array[], width: number, height: number, gap = 2, gapValue = 128): GrayImage {
-  return tileFrames(frames, width, height, { cols: frames.length, gap, gapValue });
+export function sideBySide(frames: Uint8Array[], width: number, height: number, gap = 2, gapValue = 128, channels = 1): GrayImage {
+  return tileFrames(frames, width, height, { cols: frames.length, gap, gapValue, channels });
 }
 
 /** The one-image form of a frame sequence (`--format png`): up to 10 frames per row, 2-pixel grey gaps. */
-export function contactSheet(frames: Uint8Array[], width: number, height: number): GrayImage {
-  return tileFrames(frames, width, height, { cols: Math.min(frames.length, 10), gap: 2, gapValue: 128 });
+export function contactSheet(frames: Uint8Array[], width: number, height: number, channels = 1): GrayImage {
+  return tileFrames(frames, width, height, { cols: Math.min(frames.length, 10), gap: 2, gapValue: 128, channels });
 }
 
 /** |a − b| per pixel. */
