@@ -43,6 +43,13 @@ interface DatasetOptions {
   kind?: SampleKind[];
   clipSize?: [number, number];
   clipFrames?: number;
+  panSpeed?: [number, number];
+}
+
+function parseSpeed(value: string): [number, number] {
+  const m = /^(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/.exec(value.trim());
+  if (!m || Number(m[1]) > Number(m[2])) throw new UserError(`--pan-speed must be MIN,MAX pixels per frame (e.g. 2,6), got "${value}"`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 /** "64x64x3" → [64, 64, 3] (C = 1 when absent). */
@@ -122,6 +129,7 @@ async function runSamples(o: DatasetOptions): Promise<string> {
     height,
     fps: o.fps ?? SAMPLE_DEFAULTS.fps,
     seed: o.seed,
+    ...(o.panSpeed ? { panSpeed: o.panSpeed } : {}),
     onClip: (p, what) => process.stderr.write(`${p}: ${what}\n`),
   });
   return `wrote ${paths.length} clips (${width}×${height}, ${o.clipFrames ?? SAMPLE_DEFAULTS.frames} frames each) to ${o.out}`;
@@ -202,6 +210,7 @@ export function register(program: Command): void {
     .addOption(new Option('--fit <mode>', 'videos: fit the aspect ratio to the frame size (default crop)').choices([...FIT_MODES]))
     .option('--kind <kinds>', `samples: comma-separated clip kinds, cycled (${SAMPLE_KINDS.join(', ')}; default all)`, parseKinds)
     .option('--clip-size <WxH>', `samples: clip size (default ${SAMPLE_DEFAULTS.width}x${SAMPLE_DEFAULTS.height})`, parseClipSize)
+    .option('--pan-speed <min,max>', 'samples: speed range of the pan clips in pixels of the clip per frame (default width/80,3·width/80)', parseSpeed)
     .option('--clip-frames <n>', `samples: frames per clip (default ${SAMPLE_DEFAULTS.frames})`, parsePositiveInt('--clip-frames'))
     .requiredOption('--out <path>', 'mmnist: .npy (all sequences) or .mp4/.gif (the first); videos: .npy; samples: a directory')
     .action(
