@@ -41,6 +41,7 @@ export {
   train,
   NonFiniteLossError,
   type TrainOptions,
+  type TrainData,
   type TrainOverrides,
   type TrainHooks,
   type TrainResult,
@@ -53,7 +54,7 @@ export type { WorkersSetting } from './run/parallel.js';
 // Evaluate and score.
 export { evaluate, type EvalOptions, type EvalResult, type EvalPredictor } from './eval/evaluate.js';
 export { formatEvalTable, type EvalReport } from './eval/report.js';
-export { NpySequenceSource, GeneratedSequenceSource, ArraySequenceSource, type SequenceSource } from './eval/sources.js';
+export { NpySequenceSource, GeneratedSequenceSource, ArraySequenceSource, openVideoSequenceSource, type SequenceSource } from './eval/sources.js';
 export { mse, mae, psnr, ssim, ssimMulti, frameScores, MetricsAccumulator, SSIM_WINDOW, type FrameScores, type MetricsReport } from './eval/metrics.js';
 
 // Datasets: Moving MNIST, MNIST idx files, .npy files, pixels.
@@ -63,5 +64,21 @@ export { readNpy, writeNpy, NpyFile, NpyWriter, readTimeMajorBatch, writeTimeMaj
 export { Rng, type RngState } from './data/rng.js';
 export { uint8ToFloat, floatToUint8 } from './data/pixels.js';
 
-// Video files (8-bit gray frames).
-export { probeVideo, decodeGray, encodeFrames, VIDEO_FORMATS, FIT_MODES, type VideoProbe, type DecodeOptions, type EncodeOptions, type FitMode, type VideoFormat } from './video/ffmpeg.js';
+// Video files (8-bit gray or RGB frames), datasets of your own videos, synthetic sample clips.
+export {
+  probeVideo,
+  decodeGray,
+  decodeFrames,
+  encodeFrames,
+  VIDEO_FORMATS,
+  FIT_MODES,
+  type VideoProbe,
+  type DecodeOptions,
+  type EncodeOptions,
+  type FitMode,
+  type FrameChannels,
+  type VideoFormat,
+} from './video/ffmpeg.js';
+export { openVideoData, splitFiles, VideoWindowStream, type OpenVideoDataOptions, type VideoData, type DecodedVideo } from './video/dataset.js';
+export { makeSampleVideos, SAMPLE_KINDS, type SampleKind, type SampleOptions } from './video/samples.js';
+export { datasetRecordOf, describeDataset, type DatasetRecord } from './data/dataset-record.js';

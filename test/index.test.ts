@@ -24,6 +24,9 @@ const EXPORTED_VALUES = [
   'paramCountsFor', 'parseBackendChoice', 'parseConfig', 'parseIdxImages', 'planOutputs', 'predictBatch', 'predictVideo',
   'probeVideo', 'psnr', 'readIdxImages', 'readNpy', 'readTimeMajorBatch', 'resolveModelDir', 'saveCheckpoint', 'shutdownBackend', 'ssim', 'ssimMulti',
   'train', 'uint8ToFloat', 'writeNpy', 'writePrediction', 'writeTimeMajorBatch',
+  // your own videos
+  'SAMPLE_KINDS', 'VideoWindowStream', 'datasetRecordOf', 'decodeFrames', 'describeDataset', 'makeSampleVideos', 'openVideoData',
+  'openVideoSequenceSource', 'splitFiles',
 ];
 
 test('the exported values are the deliberate list', () => {

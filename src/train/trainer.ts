@@ -48,7 +48,7 @@ import { saveBestCheckpoint, saveLastCheckpoint, trainState } from './checkpoint
 import { checkStopAt, earlyStop, finalStatus } from './stopping.js';
 import type { StepRecord, TrainHooks, TrainOptions, TrainResult } from './types.js';
 
-export type { TrainOverrides, TrainOptions, StepRecord, ValidationRecord, TrainHooks, TrainResult } from './types.js';
+export type { TrainOverrides, TrainOptions, TrainData, StepRecord, ValidationRecord, TrainHooks, TrainResult } from './types.js';
 export { NonFiniteLossError } from './step.js';
 export { VALIDATION_SEED } from './validation.js';
 
