@@ -3,7 +3,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeFilters, decodeGray, encodeFrames, probeVideo, type FitMode } from '../src/video/ffmpeg.js';
+import { decodeFilters, decodeFrames, decodeGray, encodeFrames, probeVideo, type FitMode } from '../src/video/ffmpeg.js';
 import { UserError } from '../src/runtime/errors.js';
 import { barFrames, ffmpegRun, ffprobeVideo, meanAbsDiff, skipNoFfmpeg, tempDir } from './video-helpers.js';
 
@@ -291,5 +291,59 @@ describe('video: bad inputs are UserErrors with a clear message', { skip }, () =
     assert.equal(p.frameCount, 2);
     const dec = await decodeGray(files.short!, { width: 64, height: 64, fit: 'crop', last: 10, probe: p });
     assert.equal(dec.length, 2);
+  });
+});
+
+describe('video: colour (RGB) frames', { skip }, () => {
+  let tmp: ReturnType<typeof tempDir>;
+  before(() => {
+    tmp = tempDir('video-rgb');
+  });
+  after(() => tmp.cleanup());
+  // 32×32 frames: left half red, right half blue, with a green bar moving 4 px per frame
+  const frames = Array.from({ length: 6 }, (_, t) => {
+    const f = new Uint8Array(32 * 32 * 3);
+    for (let y = 0; y < 32; y++) {
+      for (let x = 0; x < 32; x++) {
+        const o = (y * 32 + x) * 3;
+        const bar = x >= 4 * t && x < 4 * t + 4;
+        f.set(bar ? [0, 230, 0] : x < 16 ? [220, 20, 20] : [20, 20, 220], o);
+      }
+    }
+    return f;
+  });
+
+  test('mp4 → decodeFrames channels 3 keeps the colours; gray decoding of the same file is one byte per pixel', async () => {
+    const out = join(tmp.dir, 'rgb.mp4');
+    await encodeFrames(frames, { width: 32, height: 32, fps: 10, out, format: 'mp4', channels: 3 });
+    const dec = await decodeFrames(out, { width: 32, height: 32, fit: 'stretch', channels: 3 });
+    assert.equal(dec.length, 6);
+    for (const [i, f] of dec.entries()) {
+      assert.equal(f.length, 32 * 32 * 3);
+      assert.ok(meanAbsDiff(f, frames[i]!) < 12, `frame ${i}: mean |diff| ${meanAbsDiff(f, frames[i]!)}`);
+    }
+    const gray = await decodeGray(out, { width: 32, height: 32, fit: 'stretch' });
+    assert.equal(gray[0]!.length, 32 * 32);
+    // pad: the added borders are black in all three channels
+    const padded = await decodeFrames(out, { width: 32, height: 16, fit: 'pad', channels: 3, maxFrames: 1 });
+    const left = padded[0]!.subarray(0, 3 * 4);
+    assert.ok(Math.max(...left) < 8, `pad border ${[...left]}`);
+  });
+
+  test('png of RGB frames is a colour image; gif too', async () => {
+    const png = join(tmp.dir, 'rgb.png');
+    await encodeFrames(frames.slice(0, 2), { width: 32, height: 32, fps: 10, out: png, format: 'png', channels: 3 });
+    const [tile] = await decodeFrames(png, { width: 66, height: 32, fit: 'stretch', channels: 3 });
+    // row 16: the green bar of frame 0 (x 0–3), red from x 4, then the second frame's bar at x 34 + 4…7
+    const px = (x: number) => [...tile!.subarray((16 * 66 + x) * 3, (16 * 66 + x) * 3 + 3)].map((v) => Math.round(v / 10));
+    assert.deepEqual(px(1), [0, 23, 0]);
+    assert.deepEqual(px(10), [22, 2, 2]);
+    assert.deepEqual(px(25), [2, 2, 22]);
+    assert.deepEqual(px(39), [0, 23, 0]);
+    const gif = join(tmp.dir, 'rgb.gif');
+    await encodeFrames(frames, { width: 32, height: 32, fps: 10, out: gif, format: 'gif', channels: 3 });
+    const g = await decodeFrames(gif, { width: 32, height: 32, fit: 'stretch', channels: 3 });
+    assert.equal(g.length, 6);
+    assert.ok(meanAbsDiff(g[3]!, frames[3]!) < 12);
   });
 });

@@ -55,3 +55,17 @@ test('defaultScale: smallest K with short side ≥ 256', () => {
   assert.equal(defaultScale(300, 400), 1);
   assert.equal(defaultScale(32, 48, 100), 4);
 });
+
+test('RGB frames (channels 3, interleaved): upscale, tile and side-by-side move whole pixels', () => {
+  // 2×1 RGB frame: red, blue
+  const f = Uint8Array.from([255, 0, 0, 0, 0, 255]);
+  assert.deepEqual([...upscaleNearest(f, 2, 1, 2, 3)], [255, 0, 0, 255, 0, 0, 0, 0, 255, 0, 0, 255, 255, 0, 0, 255, 0, 0, 0, 0, 255, 0, 0, 255]);
+  assert.throws(() => upscaleNearest(f, 2, 1, 2), RangeError, 'a 6-byte frame is not 2×1 gray');
+  const g = Uint8Array.from([0, 255, 0, 9, 9, 9]);
+  const img = sideBySide([f, g], 2, 1, 1, 7, 3);
+  assert.deepEqual([img.width, img.height], [5, 1]);
+  assert.deepEqual([...img.data], [255, 0, 0, 0, 0, 255, 7, 7, 7, 0, 255, 0, 9, 9, 9]);
+  const grid = tileFrames([f, g, f], 2, 1, { cols: 2, channels: 3 });
+  assert.deepEqual([grid.width, grid.height], [4, 2]);
+  assert.deepEqual([...grid.data.subarray(12)], [255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0], 'the empty cell is black');
+});
