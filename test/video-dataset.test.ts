@@ -111,6 +111,14 @@ test('a held-out file never contributes a training window; validation windows co
   }
 });
 
+test('the default split: 20 % of several files, none of a single video (which then trains without validation)', { skip: skipNoFfmpeg }, async () => {
+  const several = await openVideoData({ inputs: files, imageSize: SIZE, fit: 'crop', frames: 4, frameStep: 1 });
+  assert.deepEqual([several.valSplit, several.train.length, several.val.length], [0.2, 4, 1]);
+  const one = await openVideoData({ inputs: [files[0]!], imageSize: SIZE, fit: 'crop', frames: 4, frameStep: 1 });
+  assert.deepEqual([one.valSplit, one.train.length, one.val.length], [0, 1, 0]);
+  await assert.rejects(openVideoData({ inputs: [files[0]!], valSplit: 0.2, imageSize: SIZE, fit: 'crop', frames: 4, frameStep: 1 }), /only one video/);
+});
+
 test('window stream: resumed from its Rng state it draws the same batches; the frame step takes every k-th frame', { skip: skipNoFfmpeg }, async () => {
   // frame t has gray level 20·t (channels equal), so a window's frames say which source frames they are
   const ramp = join(tmp.dir, 'ramp', 'ramp.mp4');
@@ -179,7 +187,7 @@ test('undecodable and too-short files are skipped and reported once by name; no 
   const r = await loadVideos([bad, short, files[1]!], { imageSize: SIZE, fit: 'crop', minFrames: 5, onSkip: (s) => reported.push(`${s.path}: ${s.reason}`) });
   assert.equal(r.videos.length, 1);
   assert.equal(reported.length, 2);
-  assert.match(reported.find((l) => l.startsWith(bad))!, /not a video file/);
+  assert.match(reported.find((l) => l.startsWith(bad))!, /notes\.mp4: not a video file ffmpeg can read/);
   assert.match(reported.find((l) => l.startsWith(short))!, /too short: 3 frames, a window needs 5/);
   const cacheDir = join(tmp.dir, 'bad', 'cache');
   await assert.rejects(

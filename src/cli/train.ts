@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--config <name|file>', 'model + training config: paper, medium, small, tiny, color-small or a .json file (required for a new run)')
     .option('--data <videos...>', 'train on these videos (files, directories, globs) instead of Moving MNIST; decoded once to the config\'s imageSize (C = 1 gray, 3 RGB)')
     .option('--val-data <videos...>', 'held-out videos for validation (default: --val-split of the --data files)')
-    .option('--val-split <f>', 'fraction of the --data files held out for validation, whole files (default 0.2; 0 = no validation)', parseFraction('--val-split'))
+    .option('--val-split <f>', 'fraction of the --data files held out for validation, whole files (default 0.2, none for a single video; 0 = no validation)', parseFraction('--val-split'))
     .option('--frame-step <k>', 'take every k-th frame of the videos (for slow footage; default 1)', parsePositiveInt('--frame-step'))
     .addOption(new Option('--fit <mode>', 'fit the videos\' aspect ratio to the model frame (default crop)').choices([...FIT_MODES]))
     .option('--data-memory <MB>', 'decoded frames kept in memory; beyond it they are read from the run\'s cache/ (default 2048)', parsePositiveInt('--data-memory'))

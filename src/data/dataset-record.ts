@@ -34,7 +34,8 @@ export interface SavedTrainData {
   inputs: string[];
   /** --val-data, absolute paths */
   valInputs?: string[];
-  valSplit: number;
+  /** the held-out fraction (absent only before the data is opened: then the default applies) */
+  valSplit?: number;
   frameStep: number;
   fit: 'crop' | 'pad' | 'stretch';
   /** per training file, its decoded frames (a resume with other frame counts draws other windows) */

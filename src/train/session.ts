@@ -51,9 +51,6 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** Default held-out fraction of a video run's files. */
-export const DEFAULT_VAL_SPLIT = 0.2;
-
 /** Open the videos of a run (decode once, .npy caches in runDir/cache) and its training stream. */
 async function openVideos(
   d: SavedTrainData,
@@ -91,8 +88,12 @@ async function openVideos(
     `data: ${r.files} training video${r.files === 1 ? '' : 's'} (${r.frames} frames, ${stream.windows} windows of ${frames} frames${d.frameStep > 1 ? `, every ${d.frameStep}th frame` : ''}), ` +
       `${r.valFiles} held out (${r.valFrames} frames)`,
   );
+  if (d.valSplit === undefined && !d.valInputs && data.val.length === 0) {
+    note('one video: no file is held out, so no validation (give --val-data <videos> to validate on others)');
+  }
   const saved: SavedTrainData = {
     ...d,
+    valSplit: data.valSplit,
     files: data.train.map((v) => ({ path: resolve(v.path), frames: v.frames })),
     valFiles: data.val.map((v) => resolve(v.path)),
   };
@@ -104,7 +105,8 @@ function savedData(d: TrainData): SavedTrainData {
   const out: SavedTrainData = {
     kind: 'video',
     inputs: d.inputs.map((p) => (isPattern(p) ? p : resolve(p))),
-    valSplit: d.valInputs && d.valInputs.length > 0 ? 0 : (d.valSplit ?? DEFAULT_VAL_SPLIT),
+    // undefined: the default of openVideoData (DEFAULT_VAL_SPLIT, none for a single video); the one used is saved
+    ...(d.valInputs && d.valInputs.length > 0 ? { valSplit: 0 } : d.valSplit !== undefined ? { valSplit: d.valSplit } : {}),
     frameStep: d.frameStep ?? 1,
     fit: d.fit ?? 'crop',
     files: [],

@@ -256,7 +256,7 @@ export async function loadVideos(files: string[], o: LoadOptions): Promise<{ vid
         }
       } catch (err) {
         const msg = errorMessage(err);
-        r = { path, reason: msg.startsWith(path) ? msg.slice(path.length).replace(/^[:\s]+/, '') : msg };
+        r = { path, reason: msg.startsWith(path) ? msg.slice(path.length).replace(/^[:\s]+/, '').replace(/^is /, '') : msg };
       }
       results[i] = r;
       done++;
@@ -423,7 +423,10 @@ export interface OpenVideoDataOptions {
   inputs: string[];
   /** --val-data: held-out files, directories, globs (instead of valSplit) */
   valInputs?: string[];
-  /** fraction of the files held out (by file) when valInputs is not given */
+  /**
+   * fraction of the files held out (by file) when valInputs is not given; default DEFAULT_VAL_SPLIT, or none
+   * when there is only one file (a single video trains without validation)
+   */
   valSplit?: number;
   imageSize: ImageSize;
   fit: FitMode;
@@ -436,7 +439,12 @@ export interface OpenVideoDataOptions {
   onSkip?: (s: SkippedVideo) => void;
 }
 
+/** Default held-out fraction of a video run's files (with two files or more). */
+export const DEFAULT_VAL_SPLIT = 0.2;
+
 export interface VideoData {
+  /** the held-out fraction used (0 with --val-data or without held-out files) */
+  valSplit: number;
   train: DecodedVideo[];
   val: DecodedVideo[];
   skipped: SkippedVideo[];
@@ -461,7 +469,8 @@ export async function openVideoData(o: OpenVideoDataOptions): Promise<VideoData>
   if (!(Number.isInteger(o.frameStep) && o.frameStep >= 1)) throw new UserError(`--frame-step must be a positive integer, got ${o.frameStep}`);
   const files = await expandInputs(o.inputs, '--data');
   const valFiles = o.valInputs && o.valInputs.length > 0 ? await expandInputs(o.valInputs, '--val-data') : undefined;
-  const split = splitFiles(files, { valSplit: o.valSplit, valFiles });
+  const valSplit = valFiles ? 0 : (o.valSplit ?? (files.length >= 2 ? DEFAULT_VAL_SPLIT : 0));
+  const split = splitFiles(files, { valSplit, valFiles });
   const minFrames = windowSpan(o.frames, o.frameStep);
   const common = { imageSize: o.imageSize, fit: o.fit, minFrames, cacheDir: o.cacheDir, memoryBudget: o.memoryBudget, onSkip: o.onSkip };
   const all = [...split.train, ...split.val];
@@ -493,5 +502,5 @@ export async function openVideoData(o: OpenVideoDataOptions): Promise<VideoData>
     valFiles: val.length,
     valFrames: sum(val),
   };
-  return { train, val, skipped: loaded.skipped, record };
+  return { valSplit, train, val, skipped: loaded.skipped, record };
 }
