@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { errorMessage, UserError } from '../runtime/errors.js';
 import { NpyFile, readNpy, writeNpy } from '../data/npy.js';
 import type { Rng, RngState } from '../data/rng.js';
@@ -451,13 +451,14 @@ export interface VideoData {
   record: DatasetRecord;
 }
 
-/** The data's name: the one directory given, else the one file's name, else "videos". */
+/** The data's name: the one directory given (or the directory all the files given are in), else the one file's name, else "videos". */
 export function dataName(inputs: string[]): string {
   if (inputs.length === 1) {
     const b = basename(resolve(inputs[0]!.replace(/[*?[{].*$/, '') || '.'));
     return b.replace(/\.[^.]+$/, '') || 'videos';
   }
-  return 'videos';
+  const dirs = new Set(inputs.map((p) => dirname(resolve(p))));
+  return dirs.size === 1 ? basename([...dirs][0]!) || 'videos' : 'videos';
 }
 
 /**
