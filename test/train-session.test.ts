@@ -1,7 +1,7 @@
 /**
  * Training on your own colour videos, end to end (src/train/session.ts with --data): a tiny RGB config trains on
  * a folder of generated colour clips, a run stopped and resumed through the CLI equals the uninterrupted run bit
- * for bit (cpu backend, the data stream restored from its Rng state and the videos read back from the run's cache),
+ * for bit (wasm, one thread; the data stream restored from its Rng state and the videos read back from the run's cache),
  * the held-out file is evaluated beside both baselines, and predicted to a colour mp4. The bundled Moving MNIST
  * model says so when it is given colour video.
  */
@@ -26,7 +26,8 @@ let cleanup: () => Promise<void>;
 let videos: string;
 let clips: string[];
 let cfg: string;
-const CPU = { env: { CREVNET_BACKEND: 'cpu' } };
+/** one thread on wasm is deterministic, so the CLI's resumed run can equal the one trained in this process */
+const WASM = { env: { CREVNET_BACKEND: 'wasm' } };
 
 before(async () => {
   ({ dir, cleanup } = await tempDir('crevnet-video-train-'));
@@ -34,7 +35,9 @@ before(async () => {
   videos = join(dir, 'clips');
   clips = await makeSampleVideos({ out: videos, count: 4, kinds: ['testsrc', 'life', 'pan', 'zoom'], frames: 14, width: 64, height: 48, fps: 10, seed: 3 });
   const tiny = JSON.parse(await readFile(join(ROOT, 'configs', 'tiny.json'), 'utf8')) as { model: Record<string, unknown>; train: Record<string, unknown> };
+  // 16×16 RGB, no stride-2 stage: the smallest colour model (latent halves of 6 channels), so the test is quick
   tiny.model.imageSize = [16, 16, 3];
+  tiny.model.strides = [1, 1];
   tiny.train = { ...tiny.train, batch: 2, frames: 6, context: 3, iterations: 4, checkpointEvery: 2, validateEvery: 2, validationSequences: 4, workers: 1, mode: 'rollout' };
   cfg = join(dir, 'tiny-rgb.json');
   await writeFile(cfg, JSON.stringify(tiny));
@@ -42,7 +45,7 @@ before(async () => {
 after(() => cleanup?.());
 
 test('train --data on colour videos: resumes exactly, evaluates held-out files with both baselines, predicts a colour mp4', { skip: skipNoFfmpeg }, async () => {
-  await initBackend('cpu');
+  await initBackend('wasm');
   const heldOut = splitFiles(clips, { valSplit: 0.25 }).val;
   assert.equal(heldOut.length, 1);
 
@@ -53,11 +56,11 @@ test('train --data on colour videos: resumes exactly, evaluates held-out files w
   assert.equal(tf.memory().numTensors, before, 'training on videos leaks no tensors');
 
   // B: two iterations, then --resume, through the CLI
-  const b1 = await runCli(['train', '--config', cfg, '--data', videos, '--val-split', '0.25', '--out', join(dir, 'b'), '--stop-at', '2'], CPU);
+  const b1 = await runCli(['train', '--config', cfg, '--data', videos, '--val-split', '0.25', '--out', join(dir, 'b'), '--stop-at', '2'], WASM);
   assert.equal(b1.code, 0, b1.stderr + b1.stdout);
   assert.match(b1.stdout, /decoding videos: 4\/4 files, \d+ frames/);
   assert.match(b1.stdout, /data: 3 training videos .*, 1 held out/);
-  const b2 = await runCli(['train', '--resume', '--out', join(dir, 'b')], CPU);
+  const b2 = await runCli(['train', '--resume', '--out', join(dir, 'b')], WASM);
   assert.equal(b2.code, 0, b2.stderr + b2.stdout);
   assert.match(b2.stdout, /decoding videos: 4\/4 files \(all from the cache\)/, 'the resumed session reads the decoded frames back, no ffmpeg');
   for (const f of ['weights.bin', 'optimizer.bin']) {
@@ -88,7 +91,7 @@ test('train --data on colour videos: resumes exactly, evaluates held-out files w
   }
 
   // eval on the held-out file: the model beside copy-last and black frames, with paired verdicts
-  const ev = await runCli(['eval', '--model', join(dir, 'b'), '--held-out', '--context', '3', '--horizon', '3', '--workers', '1', '--json'], CPU);
+  const ev = await runCli(['eval', '--model', join(dir, 'b'), '--held-out', '--context', '3', '--horizon', '3', '--workers', '1', '--json'], WASM);
   assert.equal(ev.code, 0, ev.stderr);
   const report = JSON.parse(ev.stdout) as Record<string, any>;
   assert.equal(report.dataInfo.kind, 'video');
@@ -101,7 +104,7 @@ test('train --data on colour videos: resumes exactly, evaluates held-out files w
 
   // predict the held-out file to a colour mp4 (context, then truth | prediction | difference)
   const out = join(dir, 'pred.mp4');
-  const pr = await runCli(['predict', '--model', join(dir, 'b'), '--frames', heldOut[0]!, '--start', '6', '--context', '3', '--horizon', '3', '--compare', '--out', out], CPU);
+  const pr = await runCli(['predict', '--model', join(dir, 'b'), '--frames', heldOut[0]!, '--start', '6', '--context', '3', '--horizon', '3', '--compare', '--out', out], WASM);
   assert.equal(pr.code, 0, pr.stderr);
   assert.match(pr.stdout, /trained on videos "clips" \(3 files, \d+ frames, 16×16 RGB\)/);
   assert.doesNotMatch(pr.stdout, /note:/, 'colour video into a colour model: no mismatch note');
@@ -114,7 +117,7 @@ test('train --data on colour videos: resumes exactly, evaluates held-out files w
 
 test('predict: the bundled Moving MNIST model says when it is given colour video, and how to train for it', { skip: skipNoFfmpeg }, async () => {
   const clip = clips.find((c) => basename(c).startsWith('testsrc'))!;
-  const r = await runCli(['predict', '--frames', clip, '--context', '3', '--horizon', '2', '--out', join(dir, 'mm.mp4')], CPU);
+  const r = await runCli(['predict', '--frames', clip, '--context', '3', '--horizon', '2', '--out', join(dir, 'mm.mp4')], WASM);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /trained on Moving MNIST \(64×64 gray\)/);
   const notes = r.stdout.split('\n').filter((l) => l.startsWith('note:'));
