@@ -7,7 +7,7 @@ import { maxErr } from './numeric-helpers.js';
 import { UserError } from '../src/runtime/errors.js';
 import { loadConfig } from '../src/model/config-file.js';
 import { CrevNet } from '../src/model/crevnet.js';
-import { blockForward, blockInverse, planBlocks, prepareBlock, type BlockParams, type BlockRunning } from '../src/model/block.js';
+import { blockForward, blockInverse, foldedBlockTensors, planBlocks, prepareBlock, prepareFoldedBlock, type BlockParams, type BlockRunning } from '../src/model/block.js';
 import { splitInput } from '../src/model/autoencoder.js';
 import type { NormMode } from '../src/model/norm.js';
 
@@ -45,6 +45,41 @@ for (const backend of ['cpu', 'wasm'] as const) {
       [x1, x2] = next;
     }
     tf.dispose([x1, x2, clip]);
+    model.dispose();
+  });
+}
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  test(`blocks with the running statistics folded into their convolutions equal the eval-mode blocks within 1e-5 (${backend})`, async () => {
+    await initBackend(backend);
+    const cfg = await loadConfig('small');
+    const model = CrevNet.create(cfg, 5);
+    const { params, running } = internals(model);
+    for (const r of running) for (const s of [r?.norm0, r?.norm1, r?.norm2]) if (s) {
+      s.mean.assign(tf.randomNormal(s.mean.shape, 0, 0.5, 'float32', 6));
+      s.variance.assign(tf.randomUniform(s.variance.shape, 0.5, 2, 'float32', 7));
+    }
+    const before = tf.memory().numTensors;
+    const clip = tf.randomUniform([3, 2, 64, 64, 1], 0, 1, 'float32', 8) as tf.Tensor5D;
+    let [x1, x2] = tf.tidy(() => splitInput(clip));
+    const ctx = { mode: 'eval' as const, kind: 'batch' as const };
+    for (const spec of model.blocks) {
+      const k = prepareBlock(spec, params[spec.index]!);
+      const f = prepareFoldedBlock(spec, params[spec.index]!, running[spec.index]!);
+      const want = blockForward(spec, k, running[spec.index], x1, x2, ctx);
+      const got = blockForward(spec, f, running[spec.index], x1, x2, ctx);
+      const scale = tf.tidy(() => tf.max(tf.abs(want[1])).dataSync()[0]!);
+      assert.ok(maxErr(got[1], want[1]) <= 1e-5 * Math.max(1, scale), `block ${spec.index + 1}: ${maxErr(got[1], want[1])}`);
+      const [r1, r2] = blockInverse(spec, f, running[spec.index], got[0], got[1], ctx);
+      assert.ok(maxErr(r1, x1) < 1e-5 && maxErr(r2, x2) < 1e-5, `block ${spec.index + 1} inverse`);
+      assert.throws(() => blockForward(spec, f, running[spec.index], x1, x2, { mode: 'train', kind: 'batch' }), /eval mode only/);
+      const prepared = [k.conv1, k.conv2, k.conv3].flatMap((c) => [c.f, c.fAdj, c.bias] as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => t !== undefined);
+      tf.dispose([...got, r1, r2, ...foldedBlockTensors(f), ...prepared].filter((t) => t !== x1 && t !== x2 && !want.includes(t as tf.Tensor4D)));
+      tf.dispose([x1, x2].filter((t) => !want.includes(t)));
+      [x1, x2] = want;
+    }
+    tf.dispose([x1, x2, clip]);
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
     model.dispose();
   });
 }

@@ -282,6 +282,7 @@ test('predict equals the test-time reference loop (K = 4, 5 frames beyond the co
   let outside = 0;
   for (const [k, horizon] of [[4, 5], [3, 2]] as const) {
     const ctx = sequence(cfg, k, 2, 10 + k);
+    tf.dispose(model.predict(ctx, horizon)); // the model keeps its prepared kernels from the first call
     const before = tf.memory().numTensors;
     // raw: the decoder's output, fed back unclamped (the reference feeds raw frames back too)
     const raw = model.predict(ctx, horizon, { raw: true });
@@ -428,4 +429,34 @@ test('colour (C = 3): D(E(x)) = x, the loss has finite non-zero gradients that m
   opt.dispose();
   model.dispose();
   seq.dispose();
+});
+
+test('predict reuses its prepared kernels while the weights are unchanged, rebuilds them after an update, survives a caller\'s tidy', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const model = CrevNet.create(cfg, 4);
+  const ctx = sequence(cfg, 5, 2, 21);
+  const base = tf.memory().numTensors;
+  const y1 = model.predict(ctx, 3);
+  const cached = tf.memory().numTensors - base - 1;
+  assert.ok(cached > 0, 'the first call keeps its kernels');
+  // inside a tidy: the kept kernels are not disposed with the tidy's tensors
+  const s1 = tf.tidy(() => model.predict(ctx, 3).sum().dataSync()[0]!);
+  const y2 = model.predict(ctx, 3);
+  assert.equal(maxErr(y1, y2), 0);
+  assert.ok(Math.abs(s1 - tf.tidy(() => y2.sum().dataSync()[0]!)) < 1e-3);
+  assert.equal(tf.memory().numTensors, base + cached + 2, 'no second set of kernels');
+  // an update of one weight (as an optimizer step assigns it): the next call uses the new weights
+  const w = model.namedWeights().find((x) => x.trainable && x.variable.rank >= 2)!.variable;
+  tf.tidy(() => w.assign(tf.mul(w, 1.5)));
+  const y3 = model.predict(ctx, 3);
+  const fresh = CrevNet.fromWeights(cfg, new Map(model.namedWeights().map((x) => [x.name, x.variable as tf.Tensor])));
+  const want = fresh.predict(ctx, 3);
+  assert.equal(maxErr(y3, want), 0, 'equals a model made from the updated weights');
+  assert.ok(maxErr(y3, y1) > 1e-4, 'the update changed the prediction');
+  tf.dispose([y1, y2, y3, want]);
+  fresh.dispose();
+  assert.equal(tf.memory().numTensors, base + cached, 'the old kernels were released');
+  model.dispose();
+  ctx.dispose();
 });

@@ -10,15 +10,19 @@
  * reversible-grad.ts wraps them in one tf.customGrad with the prepared filters as explicit inputs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { blockForward, blockInverse, type PreparedBlock, type BlockRunning, type BlockSpec } from './block.js';
+import { blockForward, blockInverse, type FoldedBlock, type PreparedBlock, type BlockRunning, type BlockSpec } from './block.js';
 import type { NormContext } from './norm.js';
 import { concatRows, reshape, transpose } from './ops.js';
 
-export interface PreparedAutoencoder {
+export interface PreparedAutoencoder<B extends PreparedBlock | FoldedBlock = PreparedBlock> {
   specs: readonly BlockSpec[];
-  blocks: readonly PreparedBlock[];
+  /** per block; folded blocks (inference with eval-mode BatchNorm) work in eval mode only */
+  blocks: readonly B[];
   running?: readonly (BlockRunning | undefined)[];
 }
+
+/** Training blocks or folded inference blocks. */
+export type AnyPreparedAutoencoder = PreparedAutoencoder<PreparedBlock | FoldedBlock>;
 
 /**
  * ψ then split, straight from time-major clips [3,N,H,W,C] to packed halves [N,H/2,W/2,3·2C]:
@@ -43,7 +47,7 @@ export function mergeOutput(x1: tf.Tensor4D, x2: tf.Tensor4D): tf.Tensor5D {
 }
 
 /** Run blocks [from, to) forward on packed halves. */
-export function encodeHalves(w: PreparedAutoencoder, x1: tf.Tensor4D, x2: tf.Tensor4D, ctx: NormContext, from = 0, to = w.specs.length): [tf.Tensor4D, tf.Tensor4D] {
+export function encodeHalves(w: AnyPreparedAutoencoder, x1: tf.Tensor4D, x2: tf.Tensor4D, ctx: NormContext, from = 0, to = w.specs.length): [tf.Tensor4D, tf.Tensor4D] {
   return tf.tidy(() => {
     let h: [tf.Tensor4D, tf.Tensor4D] = [x1, x2];
     for (let k = from; k < to; k++) h = blockForward(w.specs[k]!, w.blocks[k]!, w.running?.[k], h[0], h[1], ctx);
@@ -52,7 +56,7 @@ export function encodeHalves(w: PreparedAutoencoder, x1: tf.Tensor4D, x2: tf.Ten
 }
 
 /** Run blocks [from, to) inverse, last first. */
-export function decodeHalves(w: PreparedAutoencoder, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext, from = 0, to = w.specs.length): [tf.Tensor4D, tf.Tensor4D] {
+export function decodeHalves(w: AnyPreparedAutoencoder, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext, from = 0, to = w.specs.length): [tf.Tensor4D, tf.Tensor4D] {
   return tf.tidy(() => {
     let h: [tf.Tensor4D, tf.Tensor4D] = [z1, z2];
     for (let k = to - 1; k >= from; k--) h = blockInverse(w.specs[k]!, w.blocks[k]!, w.running?.[k], h[0], h[1], ctx);
@@ -61,7 +65,7 @@ export function decodeHalves(w: PreparedAutoencoder, z1: tf.Tensor4D, z2: tf.Ten
 }
 
 /** E: time-major clips [3,N,H,W,C] → packed latent halves [N,h,w,3c] each. */
-export function encode(w: PreparedAutoencoder, x: tf.Tensor5D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
+export function encode(w: AnyPreparedAutoencoder, x: tf.Tensor5D, ctx: NormContext): [tf.Tensor4D, tf.Tensor4D] {
   return tf.tidy(() => {
     const [x1, x2] = splitInput(x);
     return encodeHalves(w, x1, x2, ctx);
@@ -69,7 +73,7 @@ export function encode(w: PreparedAutoencoder, x: tf.Tensor5D, ctx: NormContext)
 }
 
 /** D = E⁻¹: packed latent halves → time-major clips [3,N,H,W,C]. */
-export function decode(w: PreparedAutoencoder, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext): tf.Tensor5D {
+export function decode(w: AnyPreparedAutoencoder, z1: tf.Tensor4D, z2: tf.Tensor4D, ctx: NormContext): tf.Tensor5D {
   return tf.tidy(() => {
     const [x1, x2] = decodeHalves(w, z1, z2, ctx);
     return mergeOutput(x1, x2);

@@ -6,7 +6,7 @@
  * (see docs/architecture.md, Packed layout).
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2dFast, flipTranspose2d, type WeightGradSink } from './conv2d-fast.js';
+import { conv2dFast, fastPad, flipTranspose2d, type WeightGradSink } from './conv2d-fast.js';
 import { transposeMerged } from './packed.js';
 
 /** A conv ready for the packed layout: block-banded (3×3×3) or block-diagonal (1×1×1) filter. */
@@ -41,7 +41,7 @@ function tapSelection(k: 1 | 3): tf.Tensor2D {
  * (concatChannels order), `outGroups` splits Cout into groups placed outermost in the output channels
  * so each group is one contiguous packed block (e.g. the i,f,g gates).
  */
-export function packedConv(w: tf.Tensor, opts: { bias?: tf.Tensor1D; parts?: number; outGroups?: number; stride?: 1 | 2 } = {}): PackedConv {
+export function packedConv(w: tf.Tensor, opts: { bias?: tf.Tensor1D; parts?: number; outGroups?: number; stride?: 1 | 2; adjoint?: boolean } = {}): PackedConv {
   const parts = opts.parts ?? 1;
   const groups = opts.outGroups ?? 1;
   const stride = opts.stride ?? 1;
@@ -60,7 +60,9 @@ export function packedConv(w: tf.Tensor, opts: { bias?: tf.Tensor1D; parts?: num
     const sel = tf.matMul(tapSelection(k), w.reshape([taps, ks * cinAll * cout]));
     // dims: t_in, t_out, khw, P, C, G, Cg → khw, P, t_in, C, G, t_out, Cg
     const banded = transposeMerged(sel.reshape([3, 3, ks, parts, c, groups, cg]), [2, 3, 0, 4, 5, 1, 6]).reshape([k, k, parts * 3 * c, 3 * cout]);
-    const out: PackedConv = { f: banded as tf.Tensor4D, stride, fAdj: flipTranspose2d(banded as tf.Tensor4D) };
+    const out: PackedConv = { f: banded as tf.Tensor4D, stride };
+    // the adjoint kernel is only needed for input gradients (training)
+    if (opts.adjoint ?? true) out.fAdj = flipTranspose2d(banded as tf.Tensor4D);
     if (opts.bias) {
       // rank-1 concat, not tile+reshape: wasm's FusedConv2D reads the bias rank from the data
       // record, which keeps the shape of the kernel that produced it (the tile's rank 3)
@@ -69,6 +71,17 @@ export function packedConv(w: tf.Tensor, opts: { bias?: tf.Tensor1D; parts?: num
     }
     return out as unknown as tf.TensorContainer;
   }) as unknown as PackedConv;
+}
+
+/**
+ * conv3dPacked for inference: the plain (fused) conv2d kernel without a gradient wrapper, optionally
+ * with the ReLU fused into it (a folded BatchNorm's shift is the bias).
+ */
+export function conv3dPackedInference(x: tf.Tensor4D, k: PackedConv, relu = false): tf.Tensor4D {
+  if (x.shape[3] !== k.f.shape[2]) throw new Error(`conv3dPacked: input has ${x.shape[3]} packed channels, filter expects ${k.f.shape[2]}`);
+  const pad = fastPad(k.f.shape[0], k.stride);
+  if (!k.bias && !relu) return tf.conv2d(x, k.f, k.stride, pad);
+  return tf.fused.conv2d({ x, filter: k.f, strides: k.stride, pad, ...(k.bias ? { bias: k.bias } : {}), ...(relu ? { activation: 'relu' as const } : {}) });
 }
 
 /** 3×3×3 (or 1×1×1) conv on packed input [N,H,W,3Cin] (or its parts) → packed [N,H/s,W/s,3Cout]. */

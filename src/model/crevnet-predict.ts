@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';
 import { decode, encode } from './autoencoder.js';
 import { checkSequence, clipBatch, nextInput, sliceRows } from './clips.js';
-import { disposePrepared, prepareModel, normContext, type PreparedModel, type ModelParams } from './crevnet-prepared.js';
+import { disposePrepared, prepareInference, normContext, type PreparedModel, type ModelParams } from './crevnet-prepared.js';
+import type { AnyPreparedAutoencoder } from './autoencoder.js';
 import { disposeState, predictorStep, zeroState, type PredictorState } from './predictor.js';
 
 export interface RolloutOptions {
@@ -30,13 +31,14 @@ export interface RolloutOptions {
  * frames' range [0, 1] unless `raw`. Beyond the training length the loop keeps feeding its own
  * predictions back.
  */
-export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, opts: RolloutOptions = {}): tf.Tensor5D {
+export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, opts: RolloutOptions = {}, prepared?: PreparedModel<AnyPreparedAutoencoder>): tf.Tensor5D {
   const config = p.config;
   const [k, b] = checkSequence(config, context, 'predict: context', 3);
   if (!Number.isInteger(horizon) || horizon < 1) throw new UserError(`predict: horizon must be a positive integer, got ${horizon}`);
   const [h, w, c] = config.imageSize;
   const nKnown = k - 2;
-  const kern = tf.tidy(() => prepareModel(p) as unknown as tf.TensorContainer) as unknown as PreparedModel;
+  // the caller's prepared model (CrevNet keeps it while the weights do not change), else this call's own
+  const kern = prepared ?? (tf.tidy(() => prepareInference(p) as unknown as tf.TensorContainer) as unknown as PreparedModel<AnyPreparedAutoencoder>);
   let known: [tf.Tensor4D, tf.Tensor4D] | undefined;
   let state: PredictorState | undefined;
   let xIn: tf.Tensor5D | undefined;
@@ -76,6 +78,6 @@ export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, o
     if (known) tf.dispose(known);
     disposeState(state);
     xIn?.dispose();
-    disposePrepared(kern);
+    if (!prepared) disposePrepared(kern);
   }
 }

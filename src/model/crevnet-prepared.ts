@@ -4,8 +4,8 @@
  * inverse D (through reversible backprop in training when the config asks for it).
  */
 import * as tf from '@tensorflow/tfjs';
-import { decode, encode, type PreparedAutoencoder } from './autoencoder.js';
-import { prepareBlock, type BlockParams, type BlockRunning, type BlockSpec } from './block.js';
+import { decode, encode, type AnyPreparedAutoencoder, type PreparedAutoencoder } from './autoencoder.js';
+import { foldedBlockTensors, prepareBlock, prepareFoldedBlock, type BlockParams, type BlockRunning, type BlockSpec } from './block.js';
 import type { ModelConfig } from './config.js';
 import type { PackedConv } from './conv3d-packed.js';
 import type { NormContext, NormMode, RunningStatsCollector } from './norm.js';
@@ -22,8 +22,8 @@ export interface ModelParams {
 }
 
 /** Parameters prepared for the packed layout. */
-export interface PreparedModel {
-  autoencoder: PreparedAutoencoder;
+export interface PreparedModel<A extends AnyPreparedAutoencoder = PreparedAutoencoder> {
+  autoencoder: A;
   layers: PreparedLayer[];
 }
 
@@ -36,12 +36,30 @@ export function prepareModel(p: ModelParams): PreparedModel {
   return { autoencoder: prepareAutoencoder(p), layers: p.predParams.map((l) => prepareLayer(l)) };
 }
 
-export function disposePrepared(k: PreparedModel): void {
+/**
+ * The prepared model of the test rollout (eval-mode normalisation, no gradients): batch-norm blocks
+ * with their running statistics folded into the convolutions, no adjoint filters.
+ */
+export function prepareInference(p: ModelParams): PreparedModel<AnyPreparedAutoencoder> {
+  const fold = p.config.norm === 'batch';
+  const blocks = p.blocks.map((spec, i) => (fold ? prepareFoldedBlock(spec, p.encParams[i]!, p.encRunning[i]!) : prepareBlock(spec, p.encParams[i]!)));
+  return { autoencoder: { specs: p.blocks, blocks, running: p.encRunning }, layers: p.predParams.map((l) => prepareLayer(l, { adjoint: false })) };
+}
+
+export function disposePrepared(k: PreparedModel<AnyPreparedAutoencoder>): void {
+  tf.dispose(preparedTensors(k));
+}
+
+/** Every tensor a prepared model owns (not the weights it was made from). */
+export function preparedTensors(k: PreparedModel<AnyPreparedAutoencoder>): tf.Tensor[] {
   const out: tf.Tensor[] = [];
   const add = (c: PackedConv) => out.push(c.f, ...(c.bias ? [c.bias] : []), ...(c.fAdj ? [c.fAdj] : []));
-  for (const b of k.autoencoder.blocks) for (const c of [b.conv1, b.conv2, b.conv3]) add(c);
+  for (const b of k.autoencoder.blocks) {
+    if ('folded' in b) out.push(...foldedBlockTensors(b));
+    else for (const c of [b.conv1, b.conv2, b.conv3]) add(c);
+  }
   for (const l of k.layers) for (const c of [l.g1, l.g2, l.o, l.w11, l.att]) add(c);
-  tf.dispose(out);
+  return out;
 }
 
 /** Context of one encoder/decoder call over `groups` clips per sample (keys: their running-stat update order). */

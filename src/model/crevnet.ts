@@ -15,7 +15,8 @@ import { planBlocks, type BlockParams, type BlockRunning, type BlockSpec } from 
 import { validateConfig, type ModelConfig } from './config.js';
 import { checkClip } from './clips.js';
 import { countParams, createWeights, defaultInit, initFromTensors, latentShapeFor, type NamedWeight, type ParamCounts, type WeightInit } from './crevnet-params.js';
-import { prepareAutoencoder, normContext, type ModelParams } from './crevnet-prepared.js';
+import { disposePrepared, prepareAutoencoder, prepareInference, preparedTensors, normContext, type ModelParams, type PreparedModel } from './crevnet-prepared.js';
+import type { AnyPreparedAutoencoder } from './autoencoder.js';
 import { DEFAULT_LOSS_OPTIONS, sequenceLoss, type LossOptions } from './crevnet-loss.js';
 import { rollout, type RolloutOptions } from './crevnet-predict.js';
 import type { NormMode } from './norm.js';
@@ -34,6 +35,12 @@ export class CrevNet {
   private readonly predParams: LayerParams[];
   private readonly weights: NamedWeight[];
   private disposed = false;
+  /**
+   * The rollout's prepared model and the weights' data ids it was made from: a variable gets a new
+   * data id whenever it is assigned (an optimizer step, a checkpoint load), so equal ids mean
+   * unchanged weights and the prepared filters (and the XNNPACK operators made for them) can be reused.
+   */
+  private inference: { ids: readonly object[]; prepared: PreparedModel<AnyPreparedAutoencoder> } | undefined;
 
   private constructor(config: ModelConfig, init: WeightInit) {
     this.config = config;
@@ -127,12 +134,30 @@ export class CrevNet {
    */
   predict(context: tf.Tensor5D, horizon: number, opts: RolloutOptions = {}): tf.Tensor5D {
     this.assertLive();
-    return rollout(this.params(), context, horizon, opts);
+    return rollout(this.params(), context, horizon, opts, this.preparedForInference());
+  }
+
+  private preparedForInference(): PreparedModel<AnyPreparedAutoencoder> {
+    const ids = this.weights.map((w) => w.variable.dataId);
+    const cached = this.inference;
+    if (cached && ids.every((id, i) => id === cached.ids[i])) return cached.prepared;
+    this.dropPreparedForInference();
+    const prepared = tf.tidy(() => prepareInference(this.params()) as unknown as tf.TensorContainer) as unknown as PreparedModel<AnyPreparedAutoencoder>;
+    // kept: predict may run inside a caller's tidy, which must not dispose the cache
+    for (const t of preparedTensors(prepared)) tf.keep(t);
+    this.inference = { ids, prepared };
+    return prepared;
+  }
+
+  private dropPreparedForInference(): void {
+    if (this.inference) disposePrepared(this.inference.prepared);
+    this.inference = undefined;
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.dropPreparedForInference();
     for (const w of this.weights) w.variable.dispose();
   }
 

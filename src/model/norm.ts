@@ -195,6 +195,30 @@ function batchNormReluTrain(
   return out;
 }
 
+/**
+ * Eval-mode BatchNorm as the per-channel affine map it is: y = x·scale + shift with
+ * scale = γ/√(σ²_run + ε), shift = β − μ_run·scale (what inference folds into the convolutions).
+ */
+export function evalAffine(p: NormParams, running: RunningStats): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const scale = tf.mul(p.gamma, tf.rsqrt(tf.add(running.variance, BN_EPS))) as tf.Tensor1D;
+    return { scale, shift: tf.sub(p.beta, tf.mul(running.mean, scale)) as tf.Tensor1D };
+  });
+}
+
+/** Per-channel vectors [C] widened for tensors of `rows` × C values (see widenFactor): [k·C] each. */
+export function widenChannels(rows: number, ...v: tf.Tensor1D[]): tf.Tensor1D[] {
+  const c = v[0]!.shape[0];
+  const k = widenFactor(rows, c);
+  return v.map((x) => (k === 1 ? x.clone() : (tf.tile(x, [k]) as tf.Tensor1D)));
+}
+
+/** y = relu(x·a + b) with per-channel vectors already widened by widenChannels (length k·C divides the size of x). */
+export function widenedAffineRelu(x: tf.Tensor4D, a: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor4D {
+  const kc = a.shape[0];
+  return tf.relu(tf.add(tf.mul(x.reshape([-1, kc]), a), b)).reshape<tf.Tensor4D>(x.shape);
+}
+
 /** y = relu(x·a + b) with per-channel a, b [C] on a packed tensor (widened broadcasting). */
 function affineRelu(x: tf.Tensor4D, a: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor4D {
   const c = a.shape[0];
@@ -222,9 +246,8 @@ export function normRelu(x: tf.Tensor4D, p: NormParams, running: RunningStats | 
   if (ctx.mode === 'eval') {
     if (!running) throw new Error('norm: eval mode needs running statistics');
     return tf.tidy(() => {
-      const a = tf.mul(p.gamma, tf.rsqrt(tf.add(running.variance, BN_EPS))) as tf.Tensor1D;
-      const shift = tf.sub(p.beta, tf.mul(running.mean, a)) as tf.Tensor1D;
-      return affineRelu(x, a, shift);
+      const { scale, shift } = evalAffine(p, running);
+      return affineRelu(x, scale, shift);
     });
   }
   const update = ctx.mode === 'train' && running !== undefined;

@@ -58,17 +58,18 @@ export interface PreparedLayer {
  * scaled by 2 here and the cell applies one σ to all fused gates (wasm's Tanh is ~5× slower than
  * its Sigmoid); gradients flow back through the scaling.
  */
-export function prepareLayer(p: LayerParams): PreparedLayer {
+export function prepareLayer(p: LayerParams, opts: { adjoint?: boolean } = {}): PreparedLayer {
+  const adjoint = opts.adjoint ?? true;
   return tf.tidy(() => {
     const c = p.att.b.shape[0];
     const gScale = tf.concat([tf.ones([2 * c]), tf.fill([c], 2)]);
-    const gates = (q: Conv3dParams) => packedConv(tf.mul(q.w, gScale), { bias: tf.mul(q.b, gScale) as tf.Tensor1D, parts: 3, outGroups: 3 });
+    const gates = (q: Conv3dParams) => packedConv(tf.mul(q.w, gScale), { bias: tf.mul(q.b, gScale) as tf.Tensor1D, parts: 3, outGroups: 3, adjoint });
     return {
       g1: gates(p.cell.g1),
       g2: gates(p.cell.g2),
-      o: packedConv(p.cell.o.w, { bias: p.cell.o.b, parts: 4 }),
-      w11: packedConv(tf.mul(p.cell.w11.w, 2), { bias: tf.mul(p.cell.w11.b, 2) as tf.Tensor1D, parts: 2 }),
-      att: packedConv(p.att.w, { bias: p.att.b }),
+      o: packedConv(p.cell.o.w, { bias: p.cell.o.b, parts: 4, adjoint }),
+      w11: packedConv(tf.mul(p.cell.w11.w, 2), { bias: tf.mul(p.cell.w11.b, 2) as tf.Tensor1D, parts: 2, adjoint }),
+      att: packedConv(p.att.w, { bias: p.att.b, adjoint }),
     } as unknown as tf.TensorContainer;
   }) as unknown as PreparedLayer;
 }
