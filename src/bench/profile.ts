@@ -245,9 +245,9 @@ export interface ProfileMeasurement {
   rssBytes: number;
 }
 
-export async function measureProfile(o: { config: ModelConfig; batch?: number; frames?: number; inferBatch?: number }): Promise<ProfileMeasurement> {
+export async function measureProfile(o: { config: ModelConfig; settings: TrainConfig; batch?: number; frames?: number; inferBatch?: number }): Promise<ProfileMeasurement> {
   const before = tf.memory().numTensors;
-  const train = await profileTrainStep({ config: o.config, batch: o.batch ?? 4, frames: o.frames ?? 20 });
+  const train = await profileTrainStep({ config: o.config, train: o.settings, batch: o.batch ?? 4, frames: o.frames ?? 20 });
   const rollout = await profileRollout({ config: o.config, batch: o.inferBatch ?? 16 });
   return { kind: 'profile', backend: tf.getBackend(), config: o.config.name, train, rollout, tensorsLeaked: tf.memory().numTensors - before, rssBytes: process.memoryUsage().rss };
 }

@@ -1,26 +1,30 @@
 /**
- * crevnet bench [--config small] [--json] [--all-backends] [--peer] [--repeats N] [--profile] [--micro]
+ * crevnet bench [--config small] [--json] [--peer] [--profile] [--all-backends] [--micro] …
  *
- * Training-step time, 10→10 inference throughput, encoder round-trip error and the peak-memory table
- * (plain vs reversible backprop by encoder depth) on the current backend; optionally the same on every
- * other backend (child processes) and the PyTorch peer measured in the same run.
+ * Training-step time, 10→10 inference throughput (both on every core: data parallel over worker
+ * threads), encoder round-trip error and the peak-memory table, each measured in a child process of
+ * its own (src/bench/suite.ts); optionally the PyTorch peer in the same run, the same on every other
+ * backend, a kernel profile, or the building-block microbenchmarks.
+ * `--measure KIND` is what each child runs (one measurement, JSON on stdout).
  */
-import type { Command } from 'commander';
-import { action, parsePositiveInt, parseWorkers, printJson, startBackend } from './common.js';
+import { Option, type Command } from 'commander';
+import { action, globalOptions, parsePositiveInt, parseWorkers, printJson, startBackend } from './common.js';
 import { UserError } from '../runtime/errors.js';
-import { runBench, type BenchResult } from '../bench/harness.js';
-import { runPeer, type PeerResult } from '../bench/peer.js';
-import { ALL_BACKENDS, benchInChild, type ChildBenchResult } from '../bench/all-backends.js';
-import { formatProfile, profileTrainStep, type StepProfile } from '../bench/profile.js';
+import { ALL_BACKENDS } from '../bench/all-backends.js';
+import { runBenchSuite, type BenchReport } from '../bench/suite.js';
+import { MEASURE_KINDS, measureInfer, measureMemory, measureTrain, type MeasureKind } from '../bench/measure.js';
+import { formatProfile, measureProfile } from '../bench/profile.js';
 import { formatMicro, runMicro } from '../bench/micro.js';
-import { loadConfig } from '../model/config-file.js';
-import { describeAdapter, type WebGpuAdapterSummary } from '../runtime/webgpu.js';
+import { loadTrainingConfig } from '../train/config.js';
+import { resolveWorkers } from '../run/parallel.js';
+import type { Figure } from '../bench/stats.js';
 
 interface BenchCliOptions {
   config: string;
   json?: boolean;
   repeats: number;
   warmup: number;
+  maxWarmup: number;
   batch: number;
   frames: number;
   inferBatch: number;
@@ -28,24 +32,23 @@ interface BenchCliOptions {
   allBackends?: boolean;
   peer?: boolean;
   peerIters: number;
+  peerRuns: number;
   profile?: boolean;
   micro?: boolean;
   quiet?: boolean;
   workers?: number | 'auto';
+  measure?: MeasureKind | 'profile';
+  reversible?: boolean;
 }
 
-export interface BenchReport extends BenchResult {
-  /** the GPU adapter of the webgpu backend (null on the others) */
-  adapter?: WebGpuAdapterSummary | null;
-  peer?: PeerResult & {
-    /** ours / peer seconds per training step (≤ 1: we are faster) */
-    trainStepRatio: number | null;
-    /** peer / ours seconds per inferred sequence, i.e. ours/peer time (≤ 1: we are faster) */
-    inferTimeRatio: number | null;
-  };
-  profile?: Omit<StepProfile, 'byShape'> & { byShape?: StepProfile['byShape'] };
-  otherBackends?: ChildBenchResult[];
+export interface OtherBackend {
+  backend: string;
+  available: boolean;
+  reason?: string;
+  result?: BenchReport;
 }
+
+export type BenchCliReport = BenchReport & { otherBackends?: OtherBackend[] };
 
 function parseBlockList(value: string): number[] {
   if (value.trim() === '' || value === 'none') return [];
@@ -56,28 +59,38 @@ function parseBlockList(value: string): number[] {
   });
 }
 
+function parseCount(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a non-negative integer, got "${v}"`);
+    return n;
+  };
+}
+
 const mib = (b: number | null | undefined) => (b === null || b === undefined ? '   n/a' : (b / 2 ** 20).toFixed(1).padStart(6));
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? 'n/a' : v.toFixed(d));
+const range = (f: Figure | null | undefined, d: number) => (f ? `${f.min.toFixed(d)}–${f.max.toFixed(d)}` : 'n/a');
 
-export function formatReport(r: BenchReport): string {
+export function formatReport(r: BenchCliReport): string {
+  const t = r.train;
+  const i = r.infer;
   const lines = [
-    `crevnet bench: config ${r.config}, backend ${r.backend}, ${r.details.params} params`,
-    ...(r.adapter ? [`  adapter      ${describeAdapter(r.adapter)}${r.adapter.software ? ' [software: for correctness, not speed]' : ''}`] : []),
-    `  train step   ${fmt(r.trainStepSeconds)} s  (Adam, batch ${r.details.trainBatch}, ${r.details.frames} frames, ${r.workers} thread${r.workers > 1 ? 's (data parallel)' : ''}; median of ${r.details.repeats})`,
-    `  inference    ${fmt(r.inferSeqPerSecond, 2)} seq/s  (${r.details.context}→${r.details.horizon} at batch ${r.details.inferBatch})`,
+    `crevnet bench: config ${r.config}, backend ${r.backend}, ${r.details.params} params; each measurement in its own process`,
+    `  train step   ${fmt(r.trainStepSeconds)} s  (range ${range(t.step, 3)}; Adam, batch ${t.batch}, ${t.frames} frames, ${t.threads} thread${t.threads > 1 ? 's, data parallel' : ''}; median of ${t.step.samples.length} after ${t.step.warmupRuns} warm-up)`,
+    `  inference    ${fmt(r.inferSeqPerSecond, 2)} seq/s  (range ${range(i.seqPerSecond, 2)}; ${i.context}→${i.horizon} at batch ${i.batch}, ${i.threads} thread${i.threads > 1 ? 's, data parallel' : ''}; median of ${i.rollout.samples.length} after ${i.rollout.warmupRuns} warm-up)`,
     `  round trip   max |D(E(x)) − x| = ${r.roundTripMaxError.toExponential(2)}`,
   ];
   if (r.peer) {
     const p = r.peer;
     if (p.skipped) lines.push(`  peer         skipped: ${p.skipped}`);
     else {
-      lines.push(`  peer         ${fmt(p.trainStepSeconds)} s/step, ${fmt(p.inferSeqPerSecond, 2)} seq/s (batch ${p.inferBatch ?? 'n/a'})  [${p.command}]`);
-      lines.push(`  ratio        train step ${fmt(p.trainStepRatio, 2)}× the peer's time, inference ${fmt(p.inferTimeRatio, 2)}× (≤ 1: faster than PyTorch)`);
+      lines.push(`  peer         ${fmt(p.trainStepSeconds)} s/step (range ${range(p.trainStep, 3)}), ${fmt(p.inferSeqPerSecond, 2)} seq/s (range ${range(p.inference, 2)}); ${p.runs} run${p.runs > 1 ? 's' : ''} of ${p.command}`);
+      lines.push(`  ratio        train step ${fmt(p.trainStepRatio, 2)}× the peer's time, inference ${fmt(p.inferTimeRatio, 2)}× the peer's time per sequence (≤ 1: faster than PyTorch)`);
     }
   }
   if (r.memory.blocks.length > 0) {
-    lines.push('', '  peak memory of one training step (tf.profile, MiB)', '  blocks   plain  reversible');
-    r.memory.blocks.forEach((b, i) => lines.push(`  ${String(b).padStart(6)}  ${mib(r.memory.plainPeakBytes[i])}  ${mib(r.memory.reversiblePeakBytes[i])}`));
+    lines.push('', '  peak memory of one training step (tf.profile, MiB; one process per row)', '  blocks   plain  reversible');
+    r.memory.blocks.forEach((b, k) => lines.push(`  ${String(b).padStart(6)}  ${mib(r.memory.plainPeakBytes[k])}  ${mib(r.memory.reversiblePeakBytes[k])}`));
     for (const n of r.memory.notes ?? []) lines.push(`  note: ${n}`);
   }
   if (r.otherBackends) {
@@ -87,97 +100,106 @@ export function formatReport(r: BenchReport): string {
         lines.push(`  ${o.backend.padEnd(11)} ${o.available ? 'failed' : 'not available'}: ${o.reason ?? ''}`);
         continue;
       }
-      const x = o.result as unknown as BenchReport;
-      if (x.adapter) lines.push(`  ${o.backend.padEnd(11)} on ${describeAdapter(x.adapter)}`);
+      const x = o.result;
       lines.push(`  ${o.backend.padEnd(11)} train ${fmt(x.trainStepSeconds)} s, inference ${fmt(x.inferSeqPerSecond, 2)} seq/s, round trip ${x.roundTripMaxError.toExponential(2)}`);
     }
   }
   return lines.join('\n');
 }
 
+/** `--measure KIND`: one measurement in this process, JSON on stdout (what each child of `crevnet bench` runs). */
+async function measureHere(kind: MeasureKind | 'profile', opts: BenchCliOptions): Promise<unknown> {
+  const { model: config, train: settings } = await loadTrainingConfig(opts.config);
+  const timing = { repeats: opts.repeats, minWarmup: Math.max(1, opts.warmup), maxWarmup: opts.maxWarmup };
+  const threads = (setting: number | 'auto' | undefined) => resolveWorkers(setting ?? 'auto');
+  switch (kind) {
+    case 'train':
+      return measureTrain({ config, settings, batch: opts.batch, frames: opts.frames, threads: threads(opts.workers ?? settings.workers), ...timing });
+    case 'infer':
+      return measureInfer({ config, batch: opts.inferBatch, threads: threads(opts.workers), ...timing });
+    case 'memory': {
+      if (opts.memoryBlocks.length !== 1) throw new UserError('--measure memory needs one --memory-blocks value');
+      return measureMemory({ config, settings, blocks: opts.memoryBlocks[0]!, reversible: opts.reversible ?? false, batch: opts.batch, frames: opts.frames });
+    }
+    case 'profile':
+      return measureProfile({ config, settings, batch: opts.batch, frames: opts.frames, inferBatch: opts.inferBatch });
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('benchmark training-step time, inference throughput, round-trip error and peak memory (optionally vs the PyTorch peer)')
+    .description('benchmark training-step time, inference throughput, round-trip error and peak memory, each in its own process (optionally vs the PyTorch peer)')
     .option('--config <name|path>', 'model config', 'small')
     .option('--json', 'print one JSON object')
-    .option('--repeats <n>', 'timed repeats (median reported)', parsePositiveInt('--repeats'), 5)
-    .option('--warmup <n>', 'untimed warm-up runs', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new UserError(`--warmup must be a non-negative integer, got "${v}"`);
-      return n;
-    }, 1)
+    .option('--repeats <n>', 'timed runs per figure (median and range reported)', parsePositiveInt('--repeats'), 5)
+    .option('--warmup <n>', 'warm-up runs at least (the warm-up goes on until the step time settles)', parseCount('--warmup'), 1)
+    .option('--max-warmup <n>', 'warm-up runs at most', parseCount('--max-warmup'), 10)
     .option('--batch <n>', 'training batch', parsePositiveInt('--batch'), 4)
     .option('--frames <n>', 'frames per training sequence', parsePositiveInt('--frames'), 20)
     .option('--infer-batch <n>', 'inference batch', parsePositiveInt('--infer-batch'), 16)
-    .option('--workers <n|auto>', "threads of the training step (data parallel over worker_threads); default: the config's train.workers", parseWorkers('--workers'))
+    .option('--workers <n|auto>', "threads of the training step and the inference (data parallel over worker_threads); default: the config's train.workers for training, auto for inference", parseWorkers('--workers'))
     .option('--memory-blocks <list>', 'encoder depths for the memory table, or "none"', parseBlockList, [2, 4, 8, 16])
-    .option('--all-backends', 'also run every other available backend (one child process each)')
+    .option('--all-backends', 'also run every other available backend')
     .option('--peer', 'also run the PyTorch peer (scripts/peer-bench.sh) after our measurements and report ratios')
-    .option('--peer-iters <n>', 'peer training iterations', parsePositiveInt('--peer-iters'), 10)
-    .option('--profile', 'add a tf.profile kernel breakdown of one training step')
+    .option('--peer-iters <n>', 'peer training iterations per run', parsePositiveInt('--peer-iters'), 10)
+    .option('--peer-runs <n>', 'peer runs (median and range of their figures)', parsePositiveInt('--peer-runs'), 3)
+    .option('--profile', 'add a tf.profile kernel breakdown of one training step and one rollout (one thread)')
     .option('--micro', 'run the building-block microbenchmarks instead')
     .option('--quiet', 'no progress lines on stderr')
+    .addOption(new Option('--measure <kind>', 'run one measurement in this process (what each child runs)').choices([...MEASURE_KINDS, 'profile']).hideHelp())
+    .addOption(new Option('--reversible', 'with --measure memory: reversible backprop').hideHelp())
     .action(
       action(async (opts: BenchCliOptions, cmd: Command) => {
-        const info = await startBackend(cmd);
+        if (opts.frames < 4) throw new UserError(`--frames must be at least 4, got ${opts.frames}`);
+        if (opts.measure) {
+          await startBackend(cmd);
+          return printJson(await measureHere(opts.measure, opts));
+        }
         const log = opts.quiet || opts.json ? () => {} : (l: string) => process.stderr.write(`bench: ${l}\n`);
         if (opts.micro) {
-          // kernel-variant microbenchmarks of the CPU backends; they read results synchronously
-          if (info.backend === 'webgpu') throw new UserError('--micro compares wasm/cpu kernel variants; run it with --backend wasm or cpu');
+          await startBackend(cmd);
           const m = runMicro({ repeats: opts.repeats, warmup: Math.max(1, opts.warmup), batch: opts.batch });
           if (opts.json) printJson(m);
           else process.stdout.write(`${formatMicro(m)}\n`);
           return;
         }
-        if (opts.frames < 4) throw new UserError(`--frames must be at least 4, got ${opts.frames}`);
-        const config = await loadConfig(opts.config);
-        const result: BenchReport = await runBench({
-          config: opts.config,
-          repeats: opts.repeats,
-          warmup: opts.warmup,
-          trainBatch: opts.batch,
-          frames: opts.frames,
-          inferBatch: opts.inferBatch,
-          memoryBlocks: opts.memoryBlocks,
-          log,
-          ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-        });
-        result.adapter = info.adapter ?? null;
-        if (opts.profile) {
-          log('profile of one training step');
-          result.profile = await profileTrainStep({ config: opts.config, batch: opts.batch, frames: opts.frames });
-        }
+        const { model: config, train: settings } = await loadTrainingConfig(opts.config);
+        const g = globalOptions(cmd);
+        const suite = (backend?: string) =>
+          runBenchSuite({
+            config: opts.config,
+            modelConfig: config,
+            globalArgs: backend ? ['--backend', backend] : g.backend ? ['--backend', g.backend] : [],
+            repeats: opts.repeats,
+            warmup: opts.warmup,
+            maxWarmup: opts.maxWarmup,
+            trainBatch: opts.batch,
+            frames: opts.frames,
+            inferBatch: opts.inferBatch,
+            trainWorkers: settings.workers,
+            memoryBlocks: opts.memoryBlocks,
+            log: backend ? (l) => log(`[${backend}] ${l}`) : log,
+            ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+            ...(backend === undefined ? { profile: opts.profile ?? false, peer: opts.peer ?? false, peerIters: opts.peerIters, peerRuns: opts.peerRuns } : {}),
+          });
+        const result: BenchCliReport = await suite();
         if (opts.allBackends) {
           result.otherBackends = [];
-          const passthrough = [
-            '--config', opts.config,
-            '--repeats', String(opts.repeats),
-            '--warmup', String(opts.warmup),
-            '--batch', String(opts.batch),
-            '--frames', String(opts.frames),
-            '--infer-batch', String(opts.inferBatch),
-            '--memory-blocks', opts.memoryBlocks.length ? opts.memoryBlocks.join(',') : 'none',
-            ...(opts.workers !== undefined ? ['--workers', String(opts.workers)] : []),
-          ];
           for (const b of ALL_BACKENDS) {
-            if (b === info.backend) continue;
-            log(`backend ${b} (child process)`);
-            result.otherBackends.push(await benchInChild(b, passthrough));
+            if (b === result.backend) continue;
+            try {
+              result.otherBackends.push({ backend: b, available: true, result: await suite(b) });
+            } catch (err) {
+              const reason = err instanceof Error ? err.message : String(err);
+              result.otherBackends.push({ backend: b, available: !(err instanceof UserError), reason });
+            }
           }
         }
-        if (opts.peer) {
-          log('PyTorch peer (scripts/peer-bench.sh)');
-          const p = await runPeer(config, { batch: opts.batch, iters: opts.peerIters, evalSequences: opts.inferBatch, frames: opts.frames });
-          result.peer = {
-            ...p,
-            trainStepRatio: p.trainStepSeconds ? result.trainStepSeconds / p.trainStepSeconds : null,
-            inferTimeRatio: p.inferSeqPerSecond ? p.inferSeqPerSecond / result.inferSeqPerSecond : null,
-          };
-        }
+        for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
         if (opts.json) return printJson(result);
         process.stdout.write(`${formatReport(result)}\n`);
-        if (result.profile) process.stdout.write(`\n${formatProfile(result.profile as StepProfile)}\n`);
+        if (result.profile) process.stdout.write(`\n${formatProfile(result.profile.train)}\n\n${formatProfile(result.profile.rollout)}\n`);
       }),
     );
 }

@@ -1,0 +1,233 @@
+/**
+ * `crevnet bench`: every measurement in a child process of its own (child.ts, measure.ts), one after the
+ * other — the training step, the inference throughput (with the round-trip error), each row of the
+ * peak-memory table, optionally the kernel profile — then the PyTorch peer (peer.ts) `peerRuns` times in
+ * the same invocation, the ratios, and a warning for every figure whose samples spread by more than 20%.
+ */
+import { InternalError, UserError } from '../runtime/errors.js';
+import { isFailure, measureInChild, type ChildFailure, type ChildMeasurement } from './child.js';
+import type { InferMeasurement, MemoryMeasurement, TrainMeasurement } from './measure.js';
+import type { MemoryTable } from './harness.js';
+import { runPeer, type PeerResult } from './peer.js';
+import type { ProfileMeasurement } from './profile.js';
+import { spreadWarnings, summarize, type Figure } from './stats.js';
+import type { ModelConfig } from '../model/config.js';
+
+export interface SuiteOptions {
+  /** config name or path, passed to the children as given */
+  config: string;
+  /** the loaded config (for the peer's arguments) */
+  modelConfig: ModelConfig;
+  /** global CLI arguments for the children, e.g. ['--backend', 'wasm'] */
+  globalArgs?: string[];
+  repeats?: number;
+  /** warm-up runs at least / at most (the warm-up stops when the step time settles) */
+  warmup?: number;
+  maxWarmup?: number;
+  trainBatch?: number;
+  frames?: number;
+  inferBatch?: number;
+  /** threads of the training step and of the inference: a count or 'auto' (children resolve it) */
+  workers?: number | 'auto';
+  /** training-step threads when `workers` is not given (the config's train.workers) */
+  trainWorkers?: number | 'auto';
+  memoryBlocks?: number[];
+  profile?: boolean;
+  peer?: boolean;
+  peerIters?: number;
+  /** peer invocations (each gives one training-step median and one inference timing) */
+  peerRuns?: number;
+  log?: (line: string) => void;
+  /** stand-in for measureInChild (tests) */
+  runChild?: (globalArgs: string[], measureArgs: string[]) => Promise<ChildMeasurement | ChildFailure>;
+  /** stand-in for runPeer (tests) */
+  runPeerOnce?: () => Promise<PeerResult>;
+}
+
+export interface PeerSummary extends PeerResult {
+  runs: number;
+  /** the peer's per-run training-step medians (seconds) */
+  trainStep: Figure | null;
+  /** the peer's per-run inference throughputs (sequences per second) */
+  inference: Figure | null;
+  /** ours / peer seconds per training step (≤ 1: we are faster) */
+  trainStepRatio: number | null;
+  /** peer / ours seconds per sequence = ours / peer time (≤ 1: we are faster) */
+  inferTimeRatio: number | null;
+}
+
+export interface BenchReport {
+  backend: string;
+  config: string;
+  /** median seconds per training step */
+  trainStepSeconds: number;
+  /** threads of the training step */
+  workers: number;
+  /** median sequences per second of the rollout */
+  inferSeqPerSecond: number;
+  /** threads of the inference */
+  inferWorkers: number;
+  roundTripMaxError: number;
+  train: TrainMeasurement;
+  infer: InferMeasurement;
+  memory: MemoryTable;
+  memoryRows: MemoryMeasurement[];
+  peer?: PeerSummary;
+  profile?: ProfileMeasurement;
+  /** one line per figure spread more than 20% (see stats.ts) */
+  warnings: string[];
+  details: {
+    trainBatch: number;
+    frames: number;
+    inferBatch: number;
+    context: number;
+    horizon: number;
+    repeats: number;
+    params: number;
+    trainStepSamples: number[];
+    inferSeconds: number[];
+    roundTripMaxErrorTrain: number;
+    roundTripMaxErrorEval: number;
+    /** tensors leaked, summed over the children */
+    tensorsLeaked: number;
+    /** largest resident set of a child */
+    rssBytes: number;
+    /** one child process per measurement */
+    processes: number;
+  };
+}
+
+function expectKind<K extends ChildMeasurement['kind']>(r: ChildMeasurement | ChildFailure, kind: K, what: string): Extract<ChildMeasurement, { kind: K }> {
+  if (isFailure(r)) {
+    if (r.unavailable) throw new UserError(r.reason);
+    throw new InternalError(`bench: ${what} failed: ${r.reason}`);
+  }
+  if (r.kind !== kind) throw new InternalError(`bench: ${what} returned a '${r.kind}' measurement`);
+  return r as Extract<ChildMeasurement, { kind: K }>;
+}
+
+/** Peer figures from `runs` invocations; ratios against our medians. */
+export function summarizePeer(results: PeerResult[], ours: { trainStepSeconds: number; inferSeqPerSecond: number }): PeerSummary {
+  const first = results[0]!;
+  const ok = results.filter((r) => !r.skipped);
+  const train = ok.map((r) => r.trainStepSeconds).filter((v): v is number => v !== null);
+  const infer = ok.map((r) => r.inferSeqPerSecond).filter((v): v is number => v !== null);
+  const trainStep = train.length ? summarize(train) : null;
+  const inference = infer.length ? summarize(infer) : null;
+  const base = ok[0] ?? first;
+  return {
+    ...base,
+    trainStepSeconds: trainStep?.median ?? null,
+    inferSeqPerSecond: inference?.median ?? null,
+    runs: results.length,
+    trainStep,
+    inference,
+    trainStepRatio: trainStep ? ours.trainStepSeconds / trainStep.median : null,
+    inferTimeRatio: inference ? inference.median / ours.inferSeqPerSecond : null,
+  };
+}
+
+export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
+  const log = o.log ?? (() => {});
+  const run = o.runChild ?? measureInChild;
+  const g = o.globalArgs ?? [];
+  const repeats = o.repeats ?? 5;
+  const warmup = o.warmup ?? 1;
+  const maxWarmup = o.maxWarmup ?? 10;
+  const trainBatch = o.trainBatch ?? 4;
+  const frames = o.frames ?? 20;
+  const inferBatch = o.inferBatch ?? 16;
+  const memoryBlocks = o.memoryBlocks ?? [2, 4, 8, 16];
+  const timing = ['--repeats', String(repeats), '--warmup', String(warmup), '--max-warmup', String(maxWarmup)];
+  const common = ['--config', o.config];
+  let processes = 0;
+  const child = async (args: string[]) => {
+    processes++;
+    return run(g, args);
+  };
+
+  log(`train step: batch ${trainBatch}, ${frames} frames (child process)`);
+  const trainWorkers = String(o.workers ?? o.trainWorkers ?? 'auto');
+  const train = expectKind(await child(['train', ...common, ...timing, '--batch', String(trainBatch), '--frames', String(frames), '--workers', trainWorkers]), 'train', 'the training-step measurement');
+  log(`inference: 10→10 at batch ${inferBatch} (child process)`);
+  const infer = expectKind(await child(['infer', ...common, ...timing, '--infer-batch', String(inferBatch), '--workers', String(o.workers ?? 'auto')]), 'infer', 'the inference measurement');
+
+  const memory: MemoryTable = { blocks: memoryBlocks, plainPeakBytes: [], reversiblePeakBytes: [], plainBaselineBytes: [], reversibleBaselineBytes: [] };
+  const memoryRows: MemoryMeasurement[] = [];
+  const notes = new Set<string>();
+  for (const n of memoryBlocks) {
+    for (const reversible of [false, true]) {
+      log(`memory: ${n} blocks, ${reversible ? 'reversible' : 'plain'} backprop (child process)`);
+      const row = expectKind(
+        await child(['memory', ...common, '--batch', String(trainBatch), '--frames', String(frames), '--memory-blocks', String(n), ...(reversible ? ['--reversible'] : [])]),
+        'memory',
+        `the memory row (${n} blocks, ${reversible ? 'reversible' : 'plain'})`,
+      );
+      memoryRows.push(row);
+      (reversible ? memory.reversiblePeakBytes : memory.plainPeakBytes).push(row.peakBytes);
+      (reversible ? memory.reversibleBaselineBytes : memory.plainBaselineBytes).push(row.baselineBytes);
+      if (row.note) notes.add(row.note);
+    }
+  }
+  if (notes.size > 0) memory.notes = [...notes];
+
+  let profile: ProfileMeasurement | undefined;
+  if (o.profile) {
+    log('profile: one training step and one rollout on one thread (child process)');
+    profile = expectKind(await child(['profile', ...common, '--batch', String(trainBatch), '--frames', String(frames), '--infer-batch', String(inferBatch)]), 'profile', 'the profile');
+  }
+
+  const report: BenchReport = {
+    backend: train.backend,
+    config: train.config,
+    trainStepSeconds: train.step.median,
+    workers: train.threads,
+    inferSeqPerSecond: infer.seqPerSecond.median,
+    inferWorkers: infer.threads,
+    roundTripMaxError: Math.max(infer.roundTripMaxErrorTrain, infer.roundTripMaxErrorEval),
+    train,
+    infer,
+    memory,
+    memoryRows,
+    warnings: [],
+    details: {
+      trainBatch,
+      frames,
+      inferBatch,
+      context: infer.context,
+      horizon: infer.horizon,
+      repeats,
+      params: train.params,
+      trainStepSamples: train.step.samples,
+      inferSeconds: infer.rollout.samples,
+      roundTripMaxErrorTrain: infer.roundTripMaxErrorTrain,
+      roundTripMaxErrorEval: infer.roundTripMaxErrorEval,
+      tensorsLeaked: [train, infer, ...memoryRows].reduce((n, r) => n + r.tensorsLeaked, 0),
+      rssBytes: Math.max(...[train, infer, ...memoryRows].map((r) => r.rssBytes)),
+      processes,
+    },
+  };
+  if (profile) report.profile = profile;
+
+  if (o.peer) {
+    const runs = Math.max(1, o.peerRuns ?? 3);
+    const results: PeerResult[] = [];
+    for (let i = 0; i < runs; i++) {
+      log(`PyTorch peer, run ${i + 1} of ${runs} (scripts/peer-bench.sh)`);
+      const r = o.runPeerOnce ? await o.runPeerOnce() : await runPeer(o.modelConfig, { batch: trainBatch, iters: o.peerIters ?? 10, evalSequences: inferBatch, frames });
+      results.push(r);
+      if (r.skipped) break;
+    }
+    report.peer = summarizePeer(results, report);
+  }
+
+  report.warnings = spreadWarnings({
+    'training step': train.step,
+    inference: infer.seqPerSecond,
+    'peer training step': report.peer?.trainStep ?? undefined,
+    'peer inference': report.peer?.inference ?? undefined,
+  });
+  if (!train.step.settled) report.warnings.push(`training step: the step time had not settled after ${train.step.warmupRuns} warm-up runs`);
+  if (!infer.rollout.settled) report.warnings.push(`inference: the rollout time had not settled after ${infer.rollout.warmupRuns} warm-up runs`);
+  return report;
+}
