@@ -242,6 +242,8 @@ test('predict on 2 threads equals the single-thread rollout per sequence (batch 
     return out;
   };
   const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  // the model keeps the filters it prepares for predict; make them before counting tensors
+  tf.dispose(model.predict(tf.tensor5d(context, shape), horizon));
   try {
     for (let round = 0; round < 2; round++) {
       const before = tf.memory().numTensors;
@@ -271,4 +273,40 @@ test('predict on 2 threads equals the single-thread rollout per sequence (batch 
   } finally {
     model.dispose();
   }
+});
+
+test('inference has the same numbers for any thread count: 1, 2 and 3 threads give identical frames; repeated calls agree and an update reaches every worker (wasm)', async () => {
+  await initBackend('wasm');
+  const cfg = await loadConfig('tiny');
+  const [h, w, c] = cfg.imageSize;
+  const K = 5;
+  const horizon = 4;
+  const B = 5;
+  const shape: [number, number, number, number, number] = [K, B, h, w, c];
+  const context = seqData(cfg, K, B, 17);
+  const model = CrevNet.create(cfg, 6);
+  const results: Float32Array[] = [];
+  for (const threads of [1, 2, 3]) {
+    const pool = await DataParallel.start(model, threads);
+    try {
+      const first = await pool.predict(context, shape, horizon);
+      // a second call with unchanged weights: the workers keep theirs and their prepared filters
+      const second = await pool.predict(context, shape, horizon);
+      assert.deepEqual(second, first, `${threads} threads: a repeated call differs`);
+      results.push(first);
+      if (threads === 3) {
+        // an update reaches every worker on the next call (shards of 2+2+1: sequence 4 is a worker's)
+        tf.tidy(() => model.namedWeights().forEach((nw) => nw.variable.assign(tf.mul(nw.variable, 0.9))));
+        const updated = await pool.predict(context, shape, horizon);
+        const ref = tf.tidy(() => model.predict(tf.tensor5d(context, shape), horizon).dataSync().slice() as Float32Array);
+        assert.deepEqual(updated, ref, 'after an update the pool equals the updated model');
+        assert.notDeepEqual(updated, first);
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+  assert.deepEqual(results[1], results[0], '2 threads equal 1 thread');
+  assert.deepEqual(results[2], results[0], '3 threads equal 1 thread');
+  model.dispose();
 });

@@ -33,8 +33,11 @@ export interface StepRequest {
 export interface PredictRequest {
   type: 'predict';
   id: number;
-  /** every weight in namedWeights order */
-  weights: Float32Array[];
+  /**
+   * every weight in namedWeights order, or null: unchanged since this worker's last request (which was
+   * a prediction or the start), so the worker keeps its weights and the prepared model predict made of them
+   */
+  weights: Float32Array[] | null;
   /** time-major context shard [K, b, H, W, C] */
   data: Float32Array;
   shape: [number, number, number, number, number];
@@ -110,7 +113,8 @@ async function main(): Promise<void> {
   port.on('message', (req: WorkerRequest) => {
     try {
       if (req.type !== 'step' && req.type !== 'predict') throw new Error(`unknown request ${String((req as { type?: unknown }).type)}`);
-      tf.tidy(() => named.forEach((w, i) => w.variable.assign(tf.tensor(req.weights[i]!, w.variable.shape, 'float32'))));
+      const weights = req.weights;
+      if (weights) tf.tidy(() => named.forEach((w, i) => w.variable.assign(tf.tensor(weights[i]!, w.variable.shape, 'float32'))));
       if (req.type === 'step') step(req);
       else predict(req);
     } catch (err) {

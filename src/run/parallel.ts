@@ -180,10 +180,24 @@ export class DataParallel {
   private nextId = 1;
   private closed = false;
 
+  /**
+   * Per worker: the data ids of the model's weights as last sent to it, while its copy is unchanged
+   * since (a training step changes the worker's running statistics: undefined until weights are sent
+   * again). A prediction with unchanged weights sends none, and the worker reuses its prepared model.
+   */
+  private readonly sentIds: (readonly object[] | undefined)[];
+
   private constructor(
     private readonly model: CrevNet,
     private readonly workers: WorkerHandle[],
-  ) {}
+    startIds: readonly object[],
+  ) {
+    this.sentIds = workers.map(() => startIds);
+  }
+
+  private weightIds(): object[] {
+    return this.model.namedWeights().map((w) => w.variable.dataId);
+  }
 
   /** Start `threads − 1` workers on the current backend with a copy of `model` (waits until they are ready). */
   static async start(model: CrevNet, threads: number): Promise<DataParallel> {
@@ -207,7 +221,7 @@ export class DataParallel {
       await Promise.allSettled(handles.map((h) => h.close()));
       throw err;
     }
-    return new DataParallel(model, handles);
+    return new DataParallel(model, handles, weights.map((w) => w.variable.dataId));
   }
 
   /** Shards per step (main thread included). */
@@ -250,6 +264,8 @@ export class DataParallel {
           opts,
         };
         const r = this.workers[s - 1]!.request(req, [shard.buffer as ArrayBuffer], 'result');
+        // the worker's step updates its running statistics: its copy differs from ours until the next send
+        this.sentIds[s - 1] = undefined;
         r.catch(() => {}); // observed below; avoid an unhandled rejection while we compute
         replies.push(r);
       }
@@ -305,12 +321,19 @@ export class DataParallel {
 
     const replies: Promise<Extract<WorkerReply, { type: 'prediction' }>>[] = [];
     if (sizes.length > 1) {
-      const weights = this.model.namedWeights().map((nw) => nw.variable.dataSync() as Float32Array);
+      const ids = this.weightIds();
+      let current: Float32Array[] | undefined;
       for (let s = 1; s < sizes.length; s++) {
         const shard = sliceSamples(data, frames, batch, starts[s]!, sizes[s]!);
+        const sent = this.sentIds[s - 1];
+        const same = sent !== undefined && sent.length === ids.length && sent.every((id, i) => id === ids[i]);
+        current ??= same ? undefined : this.model.namedWeights().map((nw) => nw.variable.dataSync() as Float32Array);
+        const weights = same ? null : current!;
+        this.sentIds[s - 1] = ids;
         const req: PredictRequest = { type: 'predict', id: this.nextId++, weights, data: shard, shape: [frames, sizes[s]!, h, w, c], horizon, raw };
         const r = this.workers[s - 1]!.request(req, [shard.buffer as ArrayBuffer], 'prediction');
-        r.catch(() => {}); // observed below
+        // observed below; after a failure the worker's weights are sent again
+        r.catch(() => (this.sentIds[s - 1] = undefined));
         replies.push(r);
       }
     }
