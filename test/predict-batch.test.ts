@@ -5,7 +5,8 @@ import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { CrevNet } from '../src/model/crevnet.js';
-import { expandInputs, isFailure, planOutputs, predictBatch, summaryTable, batchExitCode } from '../src/predict/batch.js';
+import { ClipBatcher, expandInputs, isFailure, planOutputs, predictBatch, summaryTable, batchExitCode } from '../src/predict/batch.js';
+import { loadClip, type Clip, type ClipPredictor } from '../src/predict/predict.js';
 import { UserError } from '../src/runtime/errors.js';
 import { batchDirs, predictFixture, skip, type PredictFixture } from './predict-helpers.js';
 
@@ -89,10 +90,54 @@ describe('batch', { skip }, () => {
     mkdirSync(outDir);
     const inputs = Array.from({ length: 20 }, () => sample);
     const plans = inputs.map((input, i) => ({ input, out: join(outDir, `p${i}.mp4`), format: 'mp4' as const }));
+    // the model keeps the filters it prepares for predict: make them before counting
+    tf.tidy(() => void model.predict(tf.zeros([5, 1, 32, 32, 1]), 4));
     const before = tf.memory().numTensors;
     const results = await predictBatch(model, plans, { concurrency: 2, start: 10, context: 5, horizon: 4, scale: 1 });
     assert.equal(tf.memory().numTensors, before);
     assert.equal(results.filter(isFailure).length, 0);
     assert.equal(readdirSync(outDir).length, 20);
+  });
+
+  test('ClipBatcher: the clips that arrive during a rollout go into the next one (at most max), each gets its own frames', async () => {
+    const base = await loadClip(sample, { width: 32, height: 32 }, { start: 10, context: 5, horizon: 2 });
+    const clip = (i: number): Clip => ({ ...base, input: `clip${i}`, context: base.context.map((f) => f.map(() => 10 * i)) });
+    let release!: () => void;
+    let first = true;
+    // predicts every frame of a sequence as its first context frame; the first rollout waits to be released
+    const predictor: ClipPredictor = async (data, shape, horizon) => {
+      if (first) {
+        first = false;
+        await new Promise<void>((r) => (release = r));
+      }
+      const [, n, h, w] = shape;
+      const hw = h * w;
+      const out = new Float32Array(horizon * n * hw);
+      for (let t = 0; t < horizon; t++) for (let b = 0; b < n; b++) out.set(data.subarray(b * hw, (b + 1) * hw), (t * n + b) * hw);
+      return out;
+    };
+    const batcher = new ClipBatcher(predictor, 3);
+    const done = [batcher.infer(clip(0))];
+    for (let i = 1; i <= 4; i++) done.push(batcher.infer(clip(i)));
+    release();
+    const results = await Promise.all(done);
+    assert.deepEqual(batcher.batches, [1, 3, 1]);
+    results.forEach((r, i) => {
+      assert.equal(r.frames.length, 2);
+      assert.ok(r.frames.every((f) => f.every((v) => v === 10 * i)), `clip ${i} got its own frames`);
+    });
+  });
+
+  test('several inputs: the same scores on 1 and 2 threads (the rollouts batched over a worker pool)', async () => {
+    const outDir = join(tmp.dir, 'threads');
+    mkdirSync(outDir);
+    const plans = Array.from({ length: 4 }, (_, i) => ({ input: sample, out: join(outDir, `p${i}.gif`), format: 'gif' as const }));
+    const scores = async (workers: number) => {
+      const r = await predictBatch(model, plans, { concurrency: 2, start: 10, context: 5, horizon: 4, scale: 1, workers });
+      return r.map((x) => (isFailure(x) ? x.error : x.perFrame));
+    };
+    const one = await scores(1);
+    assert.ok(one.every((p) => typeof p === 'object' && p.ssim.length === 4));
+    assert.deepEqual(await scores(2), one);
   });
 });

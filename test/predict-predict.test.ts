@@ -1,4 +1,4 @@
-/** predictVideo, loadClip, inferClip (src/predict/predict.ts) with a tiny untrained model: outputs, ground-truth scores, errors, no leaks. */
+/** predictVideo, loadClip, inferClip, inferClips (src/predict/predict.ts) with a tiny untrained model: outputs, ground-truth scores, errors, no leaks, batching and threads. */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { CrevNet } from '../src/model/crevnet.js';
 import { decodeGray } from '../src/video/ffmpeg.js';
-import { predictVideo, loadClip, inferClip } from '../src/predict/predict.js';
+import { predictVideo, loadClip, inferClip, inferClips } from '../src/predict/predict.js';
+import { DataParallel } from '../src/run/parallel.js';
 import { UserError } from '../src/runtime/errors.js';
 import { ffprobeVideo } from './video-helpers.js';
 import { predictFixture, skip, type PredictFixture } from './predict-helpers.js';
@@ -93,5 +94,21 @@ describe('predictVideo (library)', { skip }, () => {
       assert.equal(p.perFrame?.ssim.length, 4);
     }
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  test('inferClips: five clips batched over 3 threads get the frames and scores each gets alone on one thread', async () => {
+    const base = await loadClip(sample, { width: 32, height: 32 }, { start: 10, context: 5, horizon: 4 });
+    // distinct contexts, so a clip swapped in the batch would show
+    const clips = Array.from({ length: 5 }, (_, i) => ({ ...base, context: base.context.map((f) => f.map((v, j) => (v + 37 * i + ((j * i) % 11)) % 256)) }));
+    const alone = [];
+    for (const c of clips) alone.push(await inferClip(model, c));
+    assert.notDeepEqual(alone[0]!.frames, alone[1]!.frames);
+    const pool = await DataParallel.start(model, 3);
+    try {
+      const batched = await inferClips((d, sh, h) => pool.predict(d, sh, h), clips);
+      assert.deepEqual(batched, alone);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -13,7 +13,7 @@ import { DEFAULT_MODEL_NAME, resolveModelDir } from '../model/pretrained.js';
 import { DEFAULT_CONTEXT, DEFAULT_FIT, DEFAULT_HORIZON } from '../predict/predict.js';
 import { CrevnetError, errorMessage, UserError } from '../runtime/errors.js';
 import { FIT_MODES, VIDEO_FORMATS, type FitMode, type VideoFormat } from '../video/ffmpeg.js';
-import { action, parsePositiveInt, printJson, startBackend } from './common.js';
+import { action, parsePositiveInt, parseWorkers, printJson, startBackend } from './common.js';
 import { datasetRecordOf, describeDataset, footageMismatch, type DatasetRecord } from '../data/dataset-record.js';
 
 interface PredictCliOptions {
@@ -28,6 +28,7 @@ interface PredictCliOptions {
   compare?: boolean;
   scale?: number;
   concurrency: number;
+  workers: number | 'auto';
   json?: boolean;
 }
 
@@ -74,6 +75,7 @@ export function register(program: Command): void {
     .option('--compare', 'show ground truth | prediction | |difference| side by side')
     .option('--scale <k>', 'nearest-neighbour upscale (default: short side ≥ 256 px)', parsePositiveInt('--scale'))
     .option('--concurrency <n>', 'concurrent ffmpeg decode/encode processes', parsePositiveInt('--concurrency'), availableParallelism())
+    .option('--workers <n|auto>', "threads for the rollouts of several inputs (main included; auto = 2 on the single-threaded wasm/cpu backends if 2 cores, 1 on tensorflow); one input runs on one thread", parseWorkers('--workers'), 'auto')
     .option('--json', 'print one JSON object per input (a JSON array) on stdout')
     .action(
       action(async (opts: PredictCliOptions, cmd: Command) => {
@@ -92,6 +94,7 @@ export function register(program: Command): void {
             compare: opts.compare,
             scale: opts.scale,
             concurrency: opts.concurrency,
+            workers: opts.workers,
             // one input that fails is reported as the command's one `error:` line instead
             onProgress: (line, result) => {
               if (!(single && isFailure(result))) process.stderr.write(`${line}\n`);

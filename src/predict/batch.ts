@@ -1,7 +1,10 @@
 /**
  * Predict many videos: inputs are files, directories (their videos, by extension) and glob patterns.
- * Decoding and encoding (ffmpeg child processes) run on an I/O queue with bounded concurrency, inference runs one
- * clip at a time on its own queue (tfjs compute is single-threaded and memory-bound).
+ * Decoding and encoding (ffmpeg child processes) run on an I/O queue with bounded concurrency. Inference
+ * runs on every core: the clips decoded while a rollout runs are batched into the next one, which is split
+ * over `workers` threads (DataParallel, src/run/parallel.ts); the frames do not depend on the batching or
+ * the thread count (eval-mode normalisation is per sample). One input runs on this thread alone: a single
+ * sequence's rollout is a chain of dependent steps that data parallelism cannot split.
  * One bad file does not stop the others: each input gets either a PredictResult or a failure with its message.
  */
 import { availableParallelism } from 'node:os';
@@ -9,17 +12,22 @@ import { stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import type { CrevNet } from '../model/crevnet.js';
+import { DataParallel, resolveWorkers, type WorkersSetting } from '../run/parallel.js';
 import { CrevnetError, errorMessage, exitCodeOf, UserError } from '../runtime/errors.js';
 import { checkWritableOutput, type VideoFormat } from '../video/ffmpeg.js';
 import {
   DEFAULT_OUT_DIR,
   formatFromPath,
-  inferClip,
+  inferClips,
   loadClip,
   makeResult,
   meanSsim,
+  modelClipPredictor,
   modelFrameSize,
   writePrediction,
+  type Clip,
+  type ClipPrediction,
+  type ClipPredictor,
   type PredictOptions,
   type PredictResult,
 } from './predict.js';
@@ -42,6 +50,8 @@ export interface BatchOptions extends Omit<PredictOptions, 'out' | 'probe'> {
   out?: string;
   /** concurrent ffmpeg processes (decode/encode); default os.availableParallelism() */
   concurrency?: number;
+  /** threads for the rollouts (main included): a count, or 'auto' (default; see resolveWorkers); one input uses one */
+  workers?: WorkersSetting;
   /** called with one line per finished input (success or failure) and its result */
   onProgress?: (line: string, result: BatchResult) => void;
 }
@@ -100,14 +110,59 @@ function fmtFps(f: number): string {
   return Number.isInteger(f) ? String(f) : f.toFixed(2);
 }
 
+/**
+ * Batches the clips that arrive while a rollout runs into the next rollout (at most `max` clips): one
+ * rollout at a time, each over all threads of the predictor.
+ */
+export class ClipBatcher {
+  private pending: { clip: Clip; resolve: (p: ClipPrediction) => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
+  /** clips per rollout, in order (for tests and progress) */
+  readonly batches: number[] = [];
+
+  constructor(
+    private readonly predictor: ClipPredictor,
+    private readonly max: number,
+  ) {}
+
+  infer(clip: Clip): Promise<ClipPrediction> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ clip, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.running || this.pending.length === 0) return;
+    this.running = true;
+    const batch = this.pending.splice(0, this.max);
+    this.batches.push(batch.length);
+    inferClips(
+      this.predictor,
+      batch.map((b) => b.clip),
+    )
+      .then((r) => batch.forEach((b, i) => b.resolve(r[i]!)))
+      .catch((e: unknown) => batch.forEach((b) => b.reject(e)))
+      .finally(() => {
+        this.running = false;
+        this.next();
+      });
+  }
+}
+
 /** Run the prediction pipeline over planned inputs; never throws for a single bad input. */
 export async function predictBatch(model: CrevNet, plans: OutputPlan[], opts: BatchOptions = {}): Promise<BatchResult[]> {
   const size = modelFrameSize(model);
   const ioConcurrency = opts.concurrency ?? availableParallelism();
   const io = new PQueue({ concurrency: ioConcurrency });
-  const infer = new PQueue({ concurrency: 1 });
+  // one input: no pool (a batch of one runs on one thread anyway, and starting workers takes time)
+  const threads = Math.max(1, Math.min(resolveWorkers(opts.workers ?? 'auto'), plans.length));
+  const pool = threads > 1 ? await DataParallel.start(model, threads) : undefined;
+  // two clips per thread: enough to keep every thread busy, few enough to start writing early
+  const maxBatch = 2 * threads;
+  const batcher = new ClipBatcher(pool ? (d, sh, h) => pool.predict(d, sh, h) : modelClipPredictor(model), maxBatch);
   // bound the number of inputs in flight so decoded clips do not pile up in memory waiting for inference
-  const slots = new PQueue({ concurrency: ioConcurrency + 1 });
+  const slots = new PQueue({ concurrency: ioConcurrency + maxBatch });
   const results: BatchResult[] = new Array(plans.length);
   let finished = 0;
   const total = plans.length;
@@ -122,7 +177,7 @@ export async function predictBatch(model: CrevNet, plans: OutputPlan[], opts: Ba
     const t0 = performance.now();
     try {
       const clip = await io.add(() => loadClip(plan.input, size, opts));
-      const prediction = await infer.add(() => inferClip(model, clip));
+      const prediction = await batcher.infer(clip);
       // encodes go first on the I/O queue: they finish work that is already paid for
       await io.add(
         () => writePrediction(clip, prediction, plan.out, { format: plan.format, compare: opts.compare, scale: opts.scale }),
@@ -148,8 +203,12 @@ export async function predictBatch(model: CrevNet, plans: OutputPlan[], opts: Ba
     }
   };
 
-  await Promise.all(plans.map((p, i) => slots.add(() => one(p, i))));
-  await Promise.all([io.onIdle(), infer.onIdle()]);
+  try {
+    await Promise.all(plans.map((p, i) => slots.add(() => one(p, i))));
+    await io.onIdle();
+  } finally {
+    await pool?.close();
+  }
   return results;
 }
 

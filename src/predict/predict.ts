@@ -200,40 +200,75 @@ export interface ClipPrediction {
   perFrame?: PerFrameScores;
 }
 
-/** Stage 2 (tfjs): time-major [K,1,H,W,C] in [0,1] → model.predict → scores against the ground truth. */
-export async function inferClip(model: CrevNet, clip: Clip): Promise<ClipPrediction> {
-  const { width: W, height: H, horizon } = clip;
-  const C = clip.channels ?? 1;
-  const HW = W * H * C;
-  const K = clip.context.length;
-  const data = new Float32Array(K * HW);
-  clip.context.forEach((f, t) => uint8ToFloat(f, data, t * HW));
-  const ctx = tf.tensor5d(data, [K, 1, H, W, C], 'float32');
-  let pred: tf.Tensor | undefined;
-  let raw: Float32Array;
-  try {
-    const p: tf.Tensor = model.predict(ctx, horizon);
-    pred = p;
-    const expected = [horizon, 1, H, W, C];
-    if (p.shape.length !== 5 || p.shape.some((d, i) => d !== expected[i])) {
-      throw new InternalError(`model.predict returned shape [${p.shape.join(',')}], expected [${expected.join(',')}]`);
+/**
+ * A rollout on raw arrays: time-major context [K, B, H, W, C] in [0, 1] → predicted frames, time-major
+ * [horizon, B, H, W, C] (CrevNet.predict's clamped frames). The model on this thread
+ * (modelClipPredictor) or sharded over threads (DataParallel.predict, src/run/parallel.ts).
+ */
+export type ClipPredictor = (context: Float32Array, shape: [number, number, number, number, number], horizon: number) => Promise<Float32Array>;
+
+/** The model's rollout on this thread. */
+export function modelClipPredictor(model: CrevNet): ClipPredictor {
+  return async (context, shape, horizon) => {
+    const ctx = tf.tensor5d(context, shape, 'float32');
+    let pred: tf.Tensor | undefined;
+    try {
+      const p: tf.Tensor = model.predict(ctx, horizon);
+      pred = p;
+      const expected = [horizon, ...shape.slice(1)];
+      if (p.shape.length !== 5 || p.shape.some((d, i) => d !== expected[i])) {
+        throw new InternalError(`model.predict returned shape [${p.shape.join(',')}], expected [${expected.join(',')}]`);
+      }
+      return (await p.data()) as Float32Array;
+    } finally {
+      ctx.dispose();
+      pred?.dispose();
     }
-    raw = (await p.data()) as Float32Array;
-  } finally {
-    ctx.dispose();
-    pred?.dispose();
+  };
+}
+
+/**
+ * Stage 2 (tfjs) for several clips at once: their contexts as one batch [K, n, H, W, C] in [0, 1] →
+ * `predict` → per clip its frames and scores against its ground truth. The clips must share the
+ * frame size, channels, context length and horizon (one predictBatch call's clips do). Eval-mode
+ * normalisation is per sample, so each clip's frames do not depend on the others in the batch.
+ */
+export async function inferClips(predict: ClipPredictor, clips: readonly Clip[]): Promise<ClipPrediction[]> {
+  const first = clips[0];
+  if (!first) return [];
+  const { width: W, height: H, horizon } = first;
+  const C = first.channels ?? 1;
+  const K = first.context.length;
+  for (const c of clips) {
+    if (c.width !== W || c.height !== H || (c.channels ?? 1) !== C || c.horizon !== horizon || c.context.length !== K) {
+      throw new InternalError('inferClips: the clips differ in frame size, channels, context or horizon');
+    }
   }
-  const frames: Uint8Array[] = [];
-  for (let t = 0; t < horizon; t++) frames.push(floatToUint8(raw, t * HW, HW));
-  if (clip.truth.length === 0) return { frames };
-  const ssim: number[] = [];
-  const mse: number[] = [];
-  clip.truth.forEach((g, t) => {
-    const s = frameScores(raw.subarray(t * HW, (t + 1) * HW), uint8ToFloat(g), H, W, C);
-    ssim.push(s.ssim);
-    mse.push(s.mse);
+  const n = clips.length;
+  const HW = W * H * C;
+  const data = new Float32Array(K * n * HW);
+  clips.forEach((clip, b) => clip.context.forEach((f, t) => uint8ToFloat(f, data, (t * n + b) * HW)));
+  const raw = await predict(data, [K, n, H, W, C], horizon);
+  if (raw.length !== horizon * n * HW) throw new InternalError(`the rollout returned ${raw.length} values, expected ${horizon * n * HW}`);
+  return clips.map((clip, b) => {
+    const frame = (t: number) => raw.subarray((t * n + b) * HW, (t * n + b + 1) * HW);
+    const frames: Uint8Array[] = [];
+    for (let t = 0; t < horizon; t++) frames.push(floatToUint8(frame(t), 0, HW));
+    if (clip.truth.length === 0) return { frames };
+    const ssim: number[] = [];
+    const mse: number[] = [];
+    clip.truth.forEach((g, t) => {
+      const s = frameScores(frame(t), uint8ToFloat(g), H, W, C);
+      ssim.push(s.ssim);
+      mse.push(s.mse);
+    });
+    return { frames, perFrame: { ssim, mse } };
   });
-  return { frames, perFrame: { ssim, mse } };
+}
+
+/** Stage 2 (tfjs) for one clip on this thread: time-major [K,1,H,W,C] in [0,1] → model.predict → scores against the ground truth. */
+export async function inferClip(model: CrevNet, clip: Clip): Promise<ClipPrediction> {
+  return (await inferClips(modelClipPredictor(model), [clip]))[0]!;
 }
 
 /** Stage 3 (I/O): compose and encode at the input's frame rate (atomic write). */
