@@ -22,8 +22,10 @@ function fakeChildren(trainSamples: number[], inferSamples: number[]) {
       case 'train':
         return { kind: 'train', ...common, batch: 4, frames: 20, threads: 2, params: 80566, step: timing(trainSamples) };
       case 'infer': {
-        const rollout = timing(inferSamples);
-        return { kind: 'infer', ...common, batch: 16, context: 10, horizon: 10, threads: 2, rollout, seqPerSecond: summarize(inferSamples.map((s) => 16 / s)), roundTripMaxErrorTrain: 1e-6, roundTripMaxErrorEval: 2e-6 };
+        const batch = Number(opt('--infer-batch'));
+        const samples = batch === 1 ? inferSamples.map((s) => s / 10) : inferSamples;
+        const rollout = timing(samples);
+        return { kind: 'infer', ...common, batch, context: 10, horizon: 10, threads: batch === 1 ? 1 : 2, rollout, seqPerSecond: summarize(samples.map((s) => batch / s)), roundTripMaxErrorTrain: 1e-6, roundTripMaxErrorEval: 2e-6 };
       }
       case 'memory': {
         const blocks = Number(opt('--memory-blocks'));
@@ -45,9 +47,11 @@ test('one child per measurement; the memory table has one child per row; ratios 
   const peers = [peer(0.75, 40), peer(0.8, 42), peer(0.77, 41)];
   let p = 0;
   const r = await runBenchSuite({ config: 'small', modelConfig, memoryBlocks: [4, 16], peer: true, peerRuns: 3, runChild: c.run, runPeerOnce: async () => peers[p++]! });
-  assert.deepEqual(c.calls.map((a) => a[0]), ['train', 'infer', 'memory', 'memory', 'memory', 'memory']);
-  assert.equal(r.details.processes, 6);
-  assert.deepEqual(c.calls.slice(2).map((a) => [a[a.indexOf('--memory-blocks') + 1], a.includes('--reversible')]), [['4', false], ['4', true], ['16', false], ['16', true]]);
+  assert.deepEqual(c.calls.map((a) => a[0]), ['train', 'infer', 'infer', 'memory', 'memory', 'memory', 'memory']);
+  assert.equal(r.details.processes, 7);
+  assert.deepEqual(c.calls.slice(1, 3).map((a) => [a[a.indexOf('--infer-batch') + 1], a[a.indexOf('--workers') + 1]]), [['16', 'auto'], ['1', '1']]);
+  assert.equal(r.oneSequenceSeconds, 0.08);
+  assert.deepEqual(c.calls.slice(3).map((a) => [a[a.indexOf('--memory-blocks') + 1], a.includes('--reversible')]), [['4', false], ['4', true], ['16', false], ['16', true]]);
   assert.deepEqual(r.memory.plainPeakBytes, [200, 800]);
   assert.deepEqual(r.memory.reversiblePeakBytes, [100, 100]);
   assert.equal(r.trainStepSeconds, 1.0);
@@ -58,6 +62,18 @@ test('one child per measurement; the memory table has one child per row; ratios 
   assert.ok(Math.abs(r.peer!.trainStepRatio! - 1.0 / 0.77) < 1e-12);
   assert.ok(Math.abs(r.peer!.inferTimeRatio! - 41 / 20) < 1e-12);
   assert.deepEqual(r.warnings, []);
+  assert.equal(r.wasmThreads, undefined);
+});
+
+test('--wasm-threads adds the training step, the inference and one sequence on one worker with that many XNNPACK threads', async () => {
+  const modelConfig = await loadConfig('small');
+  const c = fakeChildren([1, 1, 1], [1, 1, 1]);
+  const r = await runBenchSuite({ config: 'small', modelConfig, memoryBlocks: [], wasmThreads: 2, runChild: c.run });
+  const mt = c.calls.filter((a) => a.includes('--wasm-threads'));
+  assert.deepEqual(mt.map((a) => [a[0], a[a.indexOf('--wasm-threads') + 1], a[a.indexOf('--workers') + 1]]), [['train', '2', '1'], ['infer', '2', '1'], ['infer', '2', '1']]);
+  assert.equal(r.wasmThreads!.threads, 2);
+  assert.equal(r.wasmThreads!.oneSequence.batch, 1);
+  assert.equal(r.details.processes, 6);
 });
 
 test('a figure spread by more than 20% of its median is warned about, ours or the peer\'s', async () => {

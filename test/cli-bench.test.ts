@@ -25,7 +25,7 @@ test('crevnet bench --json on tiny: one child process per measurement, documente
   const d = j.details as { tensorsLeaked: number; trainBatch: number; frames: number; processes: number };
   assert.equal(d.tensorsLeaked, 0, 'the measurements leak no tensors');
   assert.equal(d.frames, 6);
-  assert.equal(d.processes, 6, 'train, inference and four memory rows, one process each');
+  assert.equal(d.processes, 7, 'train, inference, one sequence and four memory rows, one process each');
   assert.equal(j.peer, undefined);
   const figure = (f: unknown, n: number) => {
     const x = f as { median: number; min: number; max: number; samples: number[] };
@@ -39,10 +39,27 @@ test('crevnet bench --json on tiny: one child process per measurement, documente
   figure(infer.seqPerSecond, 2);
   assert.equal(infer.threads, 2, 'the inference ran on 2 threads');
   assert.equal(j.inferWorkers, 2);
+  const one = j.oneSequence as { batch: number; threads: number; rollout: unknown };
+  assert.equal(one.batch, 1);
+  assert.equal(one.threads, 1);
+  figure(one.rollout, 2);
+  assert.ok(isPositive(j.oneSequenceSeconds));
   assert.ok(Array.isArray(j.warnings));
 });
 
 test('crevnet bench rejects bad options with a one-line error', async () => {
   const r = await runCli(['bench', '--config', 'tiny', '--memory-blocks', '2,x']);
   assertUserError(r, /^error: --memory-blocks/, 'bench --memory-blocks 2,x');
+});
+
+test('a measurement on the multi-threaded wasm build (--wasm-threads 2) reports and exits; other backends are refused', async () => {
+  const r = await runCli(['--backend', 'wasm', 'bench', '--measure', 'infer', '--wasm-threads', '2', '--config', 'tiny', '--json', '--repeats', '1', '--max-warmup', '1', '--infer-batch', '1', '--workers', '1'], { timeout: 240_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { kind: string; backend: string; batch: number; rollout: { samples: number[] } };
+  assert.equal(j.kind, 'infer');
+  assert.equal(j.backend, 'wasm');
+  assert.equal(j.batch, 1);
+  assert.ok(j.rollout.samples.every(isPositive));
+  const cpu = await runCli(['--backend', 'cpu', 'bench', '--measure', 'infer', '--wasm-threads', '2', '--config', 'tiny', '--json']);
+  assertUserError(cpu, /^error: --wasm-threads needs the wasm backend/, 'bench --wasm-threads on cpu');
 });

@@ -1,8 +1,9 @@
 /**
  * `crevnet bench`: every measurement in a child process of its own (child.ts, measure.ts), one after the
- * other — the training step, the inference throughput (with the round-trip error), each row of the
- * peak-memory table, optionally the kernel profile — then the PyTorch peer (peer.ts) `peerRuns` times in
- * the same invocation, the ratios, and a warning for every figure whose samples spread by more than 20%.
+ * other — the training step, the inference throughput (with the round-trip error), one sequence's
+ * rollout, each row of the peak-memory table, optionally the kernel profile and the multi-threaded wasm
+ * build's figures — then the PyTorch peer (peer.ts) `peerRuns` times in the same invocation, the ratios,
+ * and a warning for every figure whose samples spread by more than 20%.
  */
 import { InternalError, UserError } from '../runtime/errors.js';
 import { isFailure, measureInChild, type ChildFailure, type ChildMeasurement } from './child.js';
@@ -37,6 +38,8 @@ export interface SuiteOptions {
   peerIters?: number;
   /** peer invocations (each gives one training-step median and one inference timing) */
   peerRuns?: number;
+  /** also measure train, inference and one sequence with the multi-threaded wasm build (this many XNNPACK threads) */
+  wasmThreads?: number;
   log?: (line: string) => void;
   /** stand-in for measureInChild (tests) */
   runChild?: (globalArgs: string[], measureArgs: string[]) => Promise<ChildMeasurement | ChildFailure>;
@@ -68,8 +71,14 @@ export interface BenchReport {
   /** threads of the inference */
   inferWorkers: number;
   roundTripMaxError: number;
+  /** median seconds of one sequence's rollout (batch 1, one thread) */
+  oneSequenceSeconds: number;
   train: TrainMeasurement;
   infer: InferMeasurement;
+  /** batch 1 on one thread: one video's rollout in `crevnet predict` */
+  oneSequence: InferMeasurement;
+  /** the same figures with the multi-threaded wasm build on one worker */
+  wasmThreads?: { threads: number; train: TrainMeasurement; infer: InferMeasurement; oneSequence: InferMeasurement };
   memory: MemoryTable;
   memoryRows: MemoryMeasurement[];
   peer?: PeerSummary;
@@ -151,6 +160,19 @@ export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
   const train = expectKind(await child(['train', ...common, ...timing, '--batch', String(trainBatch), '--frames', String(frames), '--workers', trainWorkers]), 'train', 'the training-step measurement');
   log(`inference: 10→10 at batch ${inferBatch} (child process)`);
   const infer = expectKind(await child(['infer', ...common, ...timing, '--infer-batch', String(inferBatch), '--workers', String(o.workers ?? 'auto')]), 'infer', 'the inference measurement');
+  log('one sequence: 10→10 at batch 1 on one thread (child process)');
+  const oneSequence = expectKind(await child(['infer', ...common, ...timing, '--infer-batch', '1', '--workers', '1']), 'infer', 'the one-sequence measurement');
+  let wasmThreads: BenchReport['wasmThreads'];
+  if (o.wasmThreads !== undefined) {
+    const mt = ['--wasm-threads', String(o.wasmThreads), '--workers', '1'];
+    log(`multi-threaded wasm build, ${o.wasmThreads} XNNPACK threads: train step, inference, one sequence (child processes)`);
+    wasmThreads = {
+      threads: o.wasmThreads,
+      train: expectKind(await child(['train', ...common, ...timing, ...mt, '--batch', String(trainBatch), '--frames', String(frames)]), 'train', 'the multi-threaded training-step measurement'),
+      infer: expectKind(await child(['infer', ...common, ...timing, ...mt, '--infer-batch', String(inferBatch)]), 'infer', 'the multi-threaded inference measurement'),
+      oneSequence: expectKind(await child(['infer', ...common, ...timing, ...mt, '--infer-batch', '1']), 'infer', 'the multi-threaded one-sequence measurement'),
+    };
+  }
 
   const memory: MemoryTable = { blocks: memoryBlocks, plainPeakBytes: [], reversiblePeakBytes: [], plainBaselineBytes: [], reversibleBaselineBytes: [] };
   const memoryRows: MemoryMeasurement[] = [];
@@ -185,8 +207,10 @@ export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
     inferSeqPerSecond: infer.seqPerSecond.median,
     inferWorkers: infer.threads,
     roundTripMaxError: Math.max(infer.roundTripMaxErrorTrain, infer.roundTripMaxErrorEval),
+    oneSequenceSeconds: oneSequence.rollout.median,
     train,
     infer,
+    oneSequence,
     memory,
     memoryRows,
     warnings: [],
@@ -202,12 +226,13 @@ export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
       inferSeconds: infer.rollout.samples,
       roundTripMaxErrorTrain: infer.roundTripMaxErrorTrain,
       roundTripMaxErrorEval: infer.roundTripMaxErrorEval,
-      tensorsLeaked: [train, infer, ...memoryRows].reduce((n, r) => n + r.tensorsLeaked, 0),
-      rssBytes: Math.max(...[train, infer, ...memoryRows].map((r) => r.rssBytes)),
+      tensorsLeaked: [train, infer, oneSequence, ...memoryRows].reduce((n, r) => n + r.tensorsLeaked, 0),
+      rssBytes: Math.max(...[train, infer, oneSequence, ...memoryRows].map((r) => r.rssBytes)),
       processes,
     },
   };
   if (profile) report.profile = profile;
+  if (wasmThreads) report.wasmThreads = wasmThreads;
 
   if (o.peer) {
     const runs = Math.max(1, o.peerRuns ?? 3);
@@ -224,10 +249,12 @@ export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
   report.warnings = spreadWarnings({
     'training step': train.step,
     inference: infer.seqPerSecond,
+    'one sequence': oneSequence.rollout,
     'peer training step': report.peer?.trainStep ?? undefined,
     'peer inference': report.peer?.inference ?? undefined,
   });
   if (!train.step.settled) report.warnings.push(`training step: the step time had not settled after ${train.step.warmupRuns} warm-up runs`);
   if (!infer.rollout.settled) report.warnings.push(`inference: the rollout time had not settled after ${infer.rollout.warmupRuns} warm-up runs`);
+  if (!oneSequence.rollout.settled) report.warnings.push(`one sequence: the rollout time had not settled after ${oneSequence.rollout.warmupRuns} warm-up runs`);
   return report;
 }

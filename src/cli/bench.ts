@@ -8,13 +8,15 @@
  * `--measure KIND` is what each child runs (one measurement, JSON on stdout).
  */
 import { Option, type Command } from 'commander';
+import * as tf from '@tensorflow/tfjs';
 import { action, globalOptions, parsePositiveInt, parseWorkers, printJson, startBackend } from './common.js';
-import { UserError } from '../runtime/errors.js';
+import { InternalError, UserError } from '../runtime/errors.js';
 import { ALL_BACKENDS } from '../bench/all-backends.js';
 import { runBenchSuite, type BenchReport } from '../bench/suite.js';
 import { MEASURE_KINDS, measureInfer, measureMemory, measureTrain, type MeasureKind } from '../bench/measure.js';
 import { formatProfile, measureProfile } from '../bench/profile.js';
 import { formatMicro, runMicro } from '../bench/micro.js';
+import { withWasmThreads } from '../bench/wasm-threads.js';
 import { loadTrainingConfig } from '../train/config.js';
 import { resolveWorkers } from '../run/parallel.js';
 import type { Figure } from '../bench/stats.js';
@@ -39,6 +41,7 @@ interface BenchCliOptions {
   workers?: number | 'auto';
   measure?: MeasureKind | 'profile';
   reversible?: boolean;
+  wasmThreads?: number;
 }
 
 export interface OtherBackend {
@@ -78,8 +81,18 @@ export function formatReport(r: BenchCliReport): string {
     `crevnet bench: config ${r.config}, backend ${r.backend}, ${r.details.params} params; each measurement in its own process`,
     `  train step   ${fmt(r.trainStepSeconds)} s  (range ${range(t.step, 3)}; Adam, batch ${t.batch}, ${t.frames} frames, ${t.threads} thread${t.threads > 1 ? 's, data parallel' : ''}; median of ${t.step.samples.length} after ${t.step.warmupRuns} warm-up)`,
     `  inference    ${fmt(r.inferSeqPerSecond, 2)} seq/s  (range ${range(i.seqPerSecond, 2)}; ${i.context}→${i.horizon} at batch ${i.batch}, ${i.threads} thread${i.threads > 1 ? 's, data parallel' : ''}; median of ${i.rollout.samples.length} after ${i.rollout.warmupRuns} warm-up)`,
+    `  one sequence ${fmt(r.oneSequenceSeconds)} s  (range ${range(r.oneSequence.rollout, 3)}; ${r.oneSequence.context}→${r.oneSequence.horizon} at batch 1, one thread: what \`crevnet predict\` does for one video)`,
     `  round trip   max |D(E(x)) − x| = ${r.roundTripMaxError.toExponential(2)}`,
   ];
+  if (r.wasmThreads) {
+    const x = r.wasmThreads;
+    lines.push(
+      `  multi-threaded wasm build, ${x.threads} XNNPACK threads on one worker (experimental):`,
+      `    train step   ${fmt(x.train.step.median)} s (range ${range(x.train.step, 3)})`,
+      `    inference    ${fmt(x.infer.seqPerSecond.median, 2)} seq/s (range ${range(x.infer.seqPerSecond, 2)})`,
+      `    one sequence ${fmt(x.oneSequence.rollout.median)} s (range ${range(x.oneSequence.rollout, 3)})`,
+    );
+  }
   if (r.peer) {
     const p = r.peer;
     if (p.skipped) lines.push(`  peer         skipped: ${p.skipped}`);
@@ -145,6 +158,7 @@ export function register(program: Command): void {
     .option('--peer-iters <n>', 'peer training iterations per run', parsePositiveInt('--peer-iters'), 10)
     .option('--peer-runs <n>', 'peer runs (median and range of their figures)', parsePositiveInt('--peer-runs'), 3)
     .option('--profile', 'add a tf.profile kernel breakdown of one training step and one rollout (one thread)')
+    .option('--wasm-threads <n>', "also measure the training step and the rollouts on one worker with the multi-threaded wasm build's n XNNPACK threads (experimental; wasm only)", parsePositiveInt('--wasm-threads'))
     .option('--micro', 'run the building-block microbenchmarks instead')
     .option('--quiet', 'no progress lines on stderr')
     .addOption(new Option('--measure <kind>', 'run one measurement in this process (what each child runs)').choices([...MEASURE_KINDS, 'profile']).hideHelp())
@@ -153,6 +167,18 @@ export function register(program: Command): void {
       action(async (opts: BenchCliOptions, cmd: Command) => {
         if (opts.frames < 4) throw new UserError(`--frames must be at least 4, got ${opts.frames}`);
         if (opts.measure) {
+          if (opts.wasmThreads !== undefined) {
+            const threads = opts.wasmThreads;
+            const got = await withWasmThreads(threads, async () => void (await startBackend(cmd)));
+            if (got === 0) throw new UserError('--wasm-threads needs the wasm backend (--backend wasm)');
+            if (got !== threads) throw new InternalError(`--wasm-threads ${threads}: the multi-threaded wasm build started with ${got} thread${got === 1 ? '' : 's'}`);
+            try {
+              return printJson(await measureHere(opts.measure, opts));
+            } finally {
+              // the running pthreads keep the process alive: disposing the backend terminates them
+              tf.removeBackend('wasm');
+            }
+          }
           await startBackend(cmd);
           return printJson(await measureHere(opts.measure, opts));
         }
@@ -182,6 +208,7 @@ export function register(program: Command): void {
             log: backend ? (l) => log(`[${backend}] ${l}`) : log,
             ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
             ...(backend === undefined ? { profile: opts.profile ?? false, peer: opts.peer ?? false, peerIters: opts.peerIters, peerRuns: opts.peerRuns } : {}),
+            ...(backend === undefined && opts.wasmThreads !== undefined ? { wasmThreads: opts.wasmThreads } : {}),
           });
         const result: BenchCliReport = await suite();
         if (opts.allBackends) {
