@@ -1,7 +1,7 @@
 /**
  * Worker thread of DataParallel (parallel.ts): its own tfjs on the main thread's backend and its own
- * copy of the model. Every request carries the weights (incl. BatchNorm running statistics) and one
- * shard of the batch. 'step' replies with the shard's loss, the gradient of every trainable variable
+ * copy of the model. Every request carries one shard of the batch and the weights (incl. BatchNorm
+ * running statistics; a prediction's may be null: unchanged). 'step' replies with the shard's loss, the gradient of every trainable variable
  * (trainable order) and the running statistics after the step (non-trainable order); 'predict' with
  * the shard's test rollout (eval-mode normalisation).
  */

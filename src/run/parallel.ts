@@ -14,7 +14,9 @@
  *    starts from the main thread's state and a resumed run is exact.
  *
  * `predict` shards the test rollout the same way (eval-mode normalisation: per sample, so the result
- * equals a single-thread rollout up to float rounding) and re-interleaves the shards in batch order.
+ * equals a single-thread rollout; the tests find it bit for bit) and re-interleaves the shards in batch
+ * order. It sends the weights only when they changed since a worker's last prediction, so a worker
+ * keeps the filters it prepared for them (CrevNet.predict) across calls.
  *
  * Deviation (like DDP without SyncBatchNorm): BatchNorm batch statistics are computed per shard (over
  * b_s samples instead of B), so with norm 'batch' the gradients differ from a single-thread step at the
@@ -309,7 +311,7 @@ export class DataParallel {
 
   /**
    * The model's test rollout (CrevNet.predict, eval-mode normalisation) of a time-major context `data`
-   * ([K, B, H, W, C] float32), sharded like `gradients` (the workers get the current weights): returns
+   * ([K, B, H, W, C] float32), sharded like `gradients` (a worker gets the current weights when they changed since its last prediction): returns
    * the predicted frames, time-major [horizon, B, H, W, C] in batch order (clamped to [0, 1] unless `raw`).
    */
   async predict(data: Float32Array, shape: [number, number, number, number, number], horizon: number, raw = false): Promise<Float32Array> {
