@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.js';
 import { decode, encode } from './autoencoder.js';
 import { checkSequence, clipBatch, nextInput, sliceRows } from './clips.js';
-import { disposePrepared, prepareInference, normContext, type PreparedModel, type ModelParams } from './crevnet-prepared.js';
-import type { AnyPreparedAutoencoder } from './autoencoder.js';
-import { disposeState, predictorStep, zeroState, type PredictorState } from './predictor.js';
+import { disposePrepared, prepareInference, normContext, type InferenceModel, type ModelParams } from './crevnet-prepared.js';
+import { disposeState, zeroState, type PredictorState } from './predictor.js';
+import { predictorStepInference } from './predictor-inference.js';
 
 export interface RolloutOptions {
   /**
@@ -31,14 +31,14 @@ export interface RolloutOptions {
  * frames' range [0, 1] unless `raw`. Beyond the training length the loop keeps feeding its own
  * predictions back.
  */
-export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, opts: RolloutOptions = {}, prepared?: PreparedModel<AnyPreparedAutoencoder>): tf.Tensor5D {
+export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, opts: RolloutOptions = {}, prepared?: InferenceModel): tf.Tensor5D {
   const config = p.config;
   const [k, b] = checkSequence(config, context, 'predict: context', 3);
   if (!Number.isInteger(horizon) || horizon < 1) throw new UserError(`predict: horizon must be a positive integer, got ${horizon}`);
   const [h, w, c] = config.imageSize;
   const nKnown = k - 2;
   // the caller's prepared model (CrevNet keeps it while the weights do not change), else this call's own
-  const kern = prepared ?? (tf.tidy(() => prepareInference(p) as unknown as tf.TensorContainer) as unknown as PreparedModel<AnyPreparedAutoencoder>);
+  const kern = prepared ?? (tf.tidy(() => prepareInference(p) as unknown as tf.TensorContainer) as unknown as InferenceModel);
   let known: [tf.Tensor4D, tf.Tensor4D] | undefined;
   let state: PredictorState | undefined;
   let xIn: tf.Tensor5D | undefined;
@@ -52,7 +52,7 @@ export function rollout(p: ModelParams, context: tf.Tensor5D, horizon: number, o
           i <= nKnown
             ? [sliceRows(known![0], (i - 1) * b, b), sliceRows(known![1], (i - 1) * b, b)]
             : encode(kern.autoencoder, xIn!, normContext(config, 'eval', 1));
-        const s = predictorStep(kern.layers, z1, z2, state ?? zeroState(config.predictorLayers, z1));
+        const s = predictorStepInference(kern.layers, z1, z2, state ?? zeroState(config.predictorLayers, z1));
         if (i <= k - 3) return { state: s.state } as unknown as tf.TensorContainer;
         const y = decode(kern.autoencoder, s.z1, s.z2, normContext(config, 'eval', 1));
         const next = nextInput(y, i, k, context);

@@ -10,6 +10,7 @@ import type { ModelConfig } from './config.js';
 import type { PackedConv } from './conv3d-packed.js';
 import type { NormContext, NormMode, RunningStatsCollector } from './norm.js';
 import { prepareLayer, type PreparedLayer, type LayerParams } from './predictor.js';
+import { prepareSplitLayer, splitLayerTensors, SPLIT_MIN_CHANNELS, type InferenceLayer } from './predictor-inference.js';
 import { reversibleDecode, reversibleEncode } from './reversible-grad.js';
 
 /** A model's config and raw parameters, as the loss and the rollout read them. */
@@ -36,29 +37,41 @@ export function prepareModel(p: ModelParams): PreparedModel {
   return { autoencoder: prepareAutoencoder(p), layers: p.predParams.map((l) => prepareLayer(l)) };
 }
 
-/**
- * The prepared model of the test rollout (eval-mode normalisation, no gradients): batch-norm blocks
- * with their running statistics folded into the convolutions, no adjoint filters.
- */
-export function prepareInference(p: ModelParams): PreparedModel<AnyPreparedAutoencoder> {
-  const fold = p.config.norm === 'batch';
-  const blocks = p.blocks.map((spec, i) => (fold ? prepareFoldedBlock(spec, p.encParams[i]!, p.encRunning[i]!) : prepareBlock(spec, p.encParams[i]!)));
-  return { autoencoder: { specs: p.blocks, blocks, running: p.encRunning }, layers: p.predParams.map((l) => prepareLayer(l, { adjoint: false })) };
+/** What the test rollout runs on (see prepareInference). */
+export interface InferenceModel {
+  autoencoder: AnyPreparedAutoencoder;
+  layers: InferenceLayer[];
 }
 
-export function disposePrepared(k: PreparedModel<AnyPreparedAutoencoder>): void {
+/**
+ * The prepared model of the test rollout (eval-mode normalisation, no gradients): batch-norm blocks
+ * with their running statistics folded into the convolutions, no adjoint filters, and from
+ * SPLIT_MIN_CHANNELS latent channels predictor convs split by output frame (predictor-inference.ts).
+ */
+export function prepareInference(p: ModelParams): InferenceModel {
+  const fold = p.config.norm === 'batch';
+  const blocks = p.blocks.map((spec, i) => (fold ? prepareFoldedBlock(spec, p.encParams[i]!, p.encRunning[i]!) : prepareBlock(spec, p.encParams[i]!)));
+  const split = p.blocks[p.blocks.length - 1]!.cout >= SPLIT_MIN_CHANNELS;
+  const layers = p.predParams.map((l) => (split ? prepareSplitLayer(l) : prepareLayer(l, { adjoint: false })));
+  return { autoencoder: { specs: p.blocks, blocks, running: p.encRunning }, layers };
+}
+
+export function disposePrepared(k: PreparedModel<AnyPreparedAutoencoder> | InferenceModel): void {
   tf.dispose(preparedTensors(k));
 }
 
 /** Every tensor a prepared model owns (not the weights it was made from). */
-export function preparedTensors(k: PreparedModel<AnyPreparedAutoencoder>): tf.Tensor[] {
+export function preparedTensors(k: PreparedModel<AnyPreparedAutoencoder> | InferenceModel): tf.Tensor[] {
   const out: tf.Tensor[] = [];
   const add = (c: PackedConv) => out.push(c.f, ...(c.bias ? [c.bias] : []), ...(c.fAdj ? [c.fAdj] : []));
   for (const b of k.autoencoder.blocks) {
     if ('folded' in b) out.push(...foldedBlockTensors(b));
     else for (const c of [b.conv1, b.conv2, b.conv3]) add(c);
   }
-  for (const l of k.layers) for (const c of [l.g1, l.g2, l.o, l.w11, l.att]) add(c);
+  for (const l of k.layers) {
+    if ('split' in l) out.push(...splitLayerTensors(l));
+    else for (const c of [l.g1, l.g2, l.o, l.w11, l.att]) add(c);
+  }
   return out;
 }
 

@@ -15,8 +15,7 @@ import { planBlocks, type BlockParams, type BlockRunning, type BlockSpec } from 
 import { validateConfig, type ModelConfig } from './config.js';
 import { checkClip } from './clips.js';
 import { countParams, createWeights, defaultInit, initFromTensors, latentShapeFor, type NamedWeight, type ParamCounts, type WeightInit } from './crevnet-params.js';
-import { disposePrepared, prepareAutoencoder, prepareInference, preparedTensors, normContext, type ModelParams, type PreparedModel } from './crevnet-prepared.js';
-import type { AnyPreparedAutoencoder } from './autoencoder.js';
+import { disposePrepared, prepareAutoencoder, prepareInference, preparedTensors, normContext, type InferenceModel, type ModelParams } from './crevnet-prepared.js';
 import { DEFAULT_LOSS_OPTIONS, sequenceLoss, type LossOptions } from './crevnet-loss.js';
 import { rollout, type RolloutOptions } from './crevnet-predict.js';
 import type { NormMode } from './norm.js';
@@ -40,7 +39,7 @@ export class CrevNet {
    * data id whenever it is assigned (an optimizer step, a checkpoint load), so equal ids mean
    * unchanged weights and the prepared filters (and the XNNPACK operators made for them) can be reused.
    */
-  private inference: { ids: readonly object[]; prepared: PreparedModel<AnyPreparedAutoencoder> } | undefined;
+  private inference: { ids: readonly object[]; prepared: InferenceModel } | undefined;
 
   private constructor(config: ModelConfig, init: WeightInit) {
     this.config = config;
@@ -137,12 +136,12 @@ export class CrevNet {
     return rollout(this.params(), context, horizon, opts, this.preparedForInference());
   }
 
-  private preparedForInference(): PreparedModel<AnyPreparedAutoencoder> {
+  private preparedForInference(): InferenceModel {
     const ids = this.weights.map((w) => w.variable.dataId);
     const cached = this.inference;
     if (cached && ids.every((id, i) => id === cached.ids[i])) return cached.prepared;
     this.dropPreparedForInference();
-    const prepared = tf.tidy(() => prepareInference(this.params()) as unknown as tf.TensorContainer) as unknown as PreparedModel<AnyPreparedAutoencoder>;
+    const prepared = tf.tidy(() => prepareInference(this.params()) as unknown as tf.TensorContainer) as unknown as InferenceModel;
     // kept: predict may run inside a caller's tidy, which must not dispose the cache
     for (const t of preparedTensors(prepared)) tf.keep(t);
     this.inference = { ids, prepared };
