@@ -162,6 +162,8 @@ export interface MicroResult {
   conv1x1: { shape: string; forwardMs: number; forwardBackwardMs: number }[];
   elementwise: { op: string; elements: number; msPerOp: number }[];
   layout: { op: string; ms: number }[];
+  /** the GEMM ceiling of this thread: large convolutions and a matmul, multiply-accumulates per second */
+  ceiling: { op: string; macs: number; ms: number; gmacPerSecond: number }[];
 }
 
 function rand(shape: number[], seed: number): tf.Tensor {
@@ -282,7 +284,35 @@ export function runMicro(o: MicroOptions = {}): MicroResult {
   L('zeros [12,16,16,8]', () => tf.zeros([n, 16, 16, 8]));
   tf.dispose([s5, f4, f4c, p0, q20, b20]);
 
-  return { backend: tf.getBackend(), batch, conv, conv1x1, elementwise, layout };
+  return { backend: tf.getBackend(), batch, conv, conv1x1, elementwise, layout, ceiling: gemmCeiling(timing) };
+}
+
+/**
+ * Multiply-accumulates per second of one thread on the shapes that dominate the models (a predictor gate
+ * conv of `medium` at batch 8 and of `small` at batch 16) and on a large matmul: what a convolution-bound
+ * figure can reach on this backend (docs/performance.md, Ceiling).
+ */
+export function gemmCeiling(o: TimingOptions = {}): MicroResult['ceiling'] {
+  const out: MicroResult['ceiling'] = [];
+  const add = (op: string, macs: number, make: () => { run: () => tf.Tensor; inputs: tf.Tensor[] }) => {
+    const { run, inputs } = make();
+    const ms = timeMs(run, o);
+    tf.dispose(inputs);
+    out.push({ op, macs, ms, gmacPerSecond: macs / ms / 1e6 });
+  };
+  for (const [n, h, c] of [[8, 8, 288], [16, 16, 72]] as const) {
+    add(`conv2d 3×3 [${n},${h},${h},${c}] → ${c}`, n * h * h * 9 * c * c, () => {
+      const x = rand([n, h, h, c], 16) as tf.Tensor4D;
+      const f = rand([3, 3, c, c], 17) as tf.Tensor4D;
+      return { run: () => tf.conv2d(x, f, 1, 'same'), inputs: [x, f] };
+    });
+  }
+  add('matMul [512,1024]×[1024,512]', 512 * 1024 * 512, () => {
+    const a = rand([512, 1024], 18);
+    const b = rand([1024, 512], 19);
+    return { run: () => tf.matMul(a, b), inputs: [a, b] };
+  });
+  return out;
 }
 
 export function formatMicro(r: MicroResult): string {
@@ -305,5 +335,7 @@ export function formatMicro(r: MicroResult): string {
   for (const e of r.elementwise) lines.push(`${e.op.padEnd(8)} ${String(e.elements).padStart(7)} elems  ${e.msPerOp.toFixed(4)}`);
   lines.push('', 'layout ops: ms');
   for (const l of r.layout) lines.push(`${l.op.padEnd(46)} ${l.ms.toFixed(3)}`);
+  lines.push('', 'GEMM ceiling of one thread: ms, GMAC/s');
+  for (const c of r.ceiling) lines.push(`${c.op.padEnd(36)} ${c.ms.toFixed(2).padStart(8)} ${c.gmacPerSecond.toFixed(2).padStart(7)}`);
   return lines.join('\n');
 }
