@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../src/model/config.js';
+import { loadConfig } from '../src/model/config-file.js';
 import { runBenchSuite } from '../src/bench/suite.js';
 import { summarize, type SettledTiming } from '../src/bench/stats.js';
 import type { ChildMeasurement, ChildFailure } from '../src/bench/child.js';

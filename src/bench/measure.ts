@@ -15,6 +15,7 @@ import { CrevNet } from '../model/crevnet.js';
 import type { ModelConfig } from '../model/config.js';
 import { DataParallel } from '../run/parallel.js';
 import type { TrainConfig } from '../train/config.js';
+import type { WebGpuAdapterSummary } from '../runtime/webgpu.js';
 import { benchTrainStep, isNotImplemented, trainStepPeakBytes, withEncoderBlocks } from './harness.js';
 import { summarize, timeSettled, type Figure, type SettleOptions, type SettledTiming } from './stats.js';
 
@@ -23,6 +24,8 @@ export type MeasureKind = (typeof MEASURE_KINDS)[number];
 
 interface Common {
   backend: string;
+  /** the GPU adapter of the webgpu backend (set by the CLI; absent elsewhere) */
+  adapter?: WebGpuAdapterSummary | null;
   config: string;
   /** tensors alive after the measurement minus before (0: no leak) */
   tensorsLeaked: number;
@@ -100,7 +103,8 @@ export async function measureTrain(o: TrainMeasureOptions): Promise<TrainMeasure
   const before = tf.memory().numTensors;
   const model = CrevNet.create(config, seed);
   const seq = randomSequence(frames, batch, config, seed + 1);
-  const data = (seq.dataSync() as Float32Array).slice();
+  // asynchronous reads throughout: webgpu has no cheap synchronous one
+  const data = ((await seq.data()) as Float32Array).slice();
   const shape = seq.shape as [number, number, number, number, number];
   seq.dispose();
   let step: SettledTiming;
@@ -145,11 +149,11 @@ export async function measureInfer(o: InferMeasureOptions): Promise<InferMeasure
   let rt: { train: number; eval: number };
   try {
     const ctx = randomSequence(context, batch, config, seed + 2);
-    const data = (ctx.dataSync() as Float32Array).slice();
+    const data = ((await ctx.data()) as Float32Array).slice();
     const shape = ctx.shape as [number, number, number, number, number];
     ctx.dispose();
     rollout = await withPool(model, threads, (pool) => timeSettled(() => pool.predict(data, shape, horizon), o));
-    rt = roundTrip(model, config, seed);
+    rt = await roundTrip(model, config, seed);
   } finally {
     // also releases the prepared model predict keeps
     model.dispose();
@@ -169,18 +173,24 @@ export async function measureInfer(o: InferMeasureOptions): Promise<InferMeasure
 }
 
 /** max |D(E(x)) − x| on random clips with train-mode and eval-mode normalisation. */
-function roundTrip(model: CrevNet, config: ModelConfig, seed: number): { train: number; eval: number } {
+async function roundTrip(model: CrevNet, config: ModelConfig, seed: number): Promise<{ train: number; eval: number }> {
   const clip = randomSequence(3, 4, config, seed + 3);
-  const err = (mode: 'train' | 'eval') =>
-    tf.tidy(() => {
+  const err = async (mode: 'train' | 'eval') => {
+    const e = tf.tidy(() => {
       const [z1, z2] = model.encode(clip, mode);
       const y = model.decode(z1, z2, mode);
-      return y.sub(clip.reshape(y.shape)).abs().max().dataSync()[0]!;
+      return y.sub(clip.reshape(y.shape)).abs().max();
     });
+    try {
+      return (await e.data())[0]!;
+    } finally {
+      e.dispose();
+    }
+  };
   try {
     // eval first: the train-mode pass updates the running statistics
-    const e = err('eval');
-    return { eval: e, train: err('train') };
+    const e = await err('eval');
+    return { eval: e, train: await err('train') };
   } finally {
     clip.dispose();
   }

@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CrevNet } from '../model/crevnet.js';
-import { loadConfig, type ModelConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/config.js';
+import { loadConfig } from '../model/config-file.js';
 import { loadTrainingConfig, parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { benchTrainStep } from './harness.js';
 
@@ -169,7 +170,9 @@ export async function profileTrainStep(
   const frames = o.frames ?? 20;
   const [h, w, c] = config.imageSize;
   const model = CrevNet.create(config, o.seed ?? 0);
-  const data = tf.tidy(() => tf.randomUniform([frames, batch, h, w, c], 0, 1, 'float32', 1).dataSync() as Float32Array).slice();
+  const r = tf.randomUniform([frames, batch, h, w, c], 0, 1, 'float32', 1);
+  const data = ((await r.data()) as Float32Array).slice();
+  r.dispose();
   const step = benchTrainStep(model, settings, data, [frames, batch, h, w, c]);
   try {
     await step.run(); // warm-up (XNNPACK operator set-up, Adam state)
@@ -192,12 +195,12 @@ export async function profileRollout(o: { config?: string | ModelConfig; batch?:
   const model = CrevNet.create(config, o.seed ?? 0);
   const ctx = tf.randomUniform([context, batch, h, w, c], 0, 1, 'float32', 2) as tf.Tensor5D;
   try {
-    const run = () => {
+    const run = async () => {
       const y = model.predict(ctx, horizon);
-      y.dataSync();
+      await y.data();
       y.dispose();
     };
-    run();
+    await run();
     const plainWallMs = await medianMs(run, 3);
     const p = await profileKernels(run, o);
     return { kind: 'rollout', config: config.name, batch, frames: context + horizon, plainWallMs, ...p };

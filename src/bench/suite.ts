@@ -13,6 +13,7 @@ import { runPeer, type PeerResult } from './peer.js';
 import type { ProfileMeasurement } from './profile.js';
 import { spreadWarnings, summarize, type Figure } from './stats.js';
 import type { ModelConfig } from '../model/config.js';
+import type { WebGpuAdapterSummary } from '../runtime/webgpu.js';
 
 export interface SuiteOptions {
   /** config name or path, passed to the children as given */
@@ -61,6 +62,8 @@ export interface PeerSummary extends PeerResult {
 
 export interface BenchReport {
   backend: string;
+  /** the GPU adapter of the webgpu backend (null on the others) */
+  adapter: WebGpuAdapterSummary | null;
   config: string;
   /** median seconds per training step */
   trainStepSeconds: number;
@@ -201,6 +204,7 @@ export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
 
   const report: BenchReport = {
     backend: train.backend,
+    adapter: train.adapter ?? null,
     config: train.config,
     trainStepSeconds: train.step.median,
     workers: train.threads,

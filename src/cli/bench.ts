@@ -17,6 +17,7 @@ import { MEASURE_KINDS, measureInfer, measureMemory, measureTrain, type MeasureK
 import { formatProfile, measureProfile } from '../bench/profile.js';
 import { formatMicro, runMicro } from '../bench/micro.js';
 import { withWasmThreads } from '../bench/wasm-threads.js';
+import { describeAdapter } from '../runtime/webgpu.js';
 import { loadTrainingConfig } from '../train/config.js';
 import { resolveWorkers } from '../run/parallel.js';
 import type { Figure } from '../bench/stats.js';
@@ -79,6 +80,7 @@ export function formatReport(r: BenchCliReport): string {
   const i = r.infer;
   const lines = [
     `crevnet bench: config ${r.config}, backend ${r.backend}, ${r.details.params} params; each measurement in its own process`,
+    ...(r.adapter ? [`  adapter      ${describeAdapter(r.adapter)}${r.adapter.software ? ' [software: for correctness, not speed]' : ''}`] : []),
     `  train step   ${fmt(r.trainStepSeconds)} s  (range ${range(t.step, 3)}; Adam, batch ${t.batch}, ${t.frames} frames, ${t.threads} thread${t.threads > 1 ? 's, data parallel' : ''}; median of ${t.step.samples.length} after ${t.step.warmupRuns} warm-up)`,
     `  inference    ${fmt(r.inferSeqPerSecond, 2)} seq/s  (range ${range(i.seqPerSecond, 2)}; ${i.context}→${i.horizon} at batch ${i.batch}, ${i.threads} thread${i.threads > 1 ? 's, data parallel' : ''}; median of ${i.rollout.samples.length} after ${i.rollout.warmupRuns} warm-up)`,
     `  one sequence ${fmt(r.oneSequenceSeconds)} s  (range ${range(r.oneSequence.rollout, 3)}; ${r.oneSequence.context}→${r.oneSequence.horizon} at batch 1, one thread: what \`crevnet predict\` does for one video)`,
@@ -114,6 +116,7 @@ export function formatReport(r: BenchCliReport): string {
         continue;
       }
       const x = o.result;
+      if (x.adapter) lines.push(`  ${o.backend.padEnd(11)} on ${describeAdapter(x.adapter)}`);
       lines.push(`  ${o.backend.padEnd(11)} train ${fmt(x.trainStepSeconds)} s, inference ${fmt(x.inferSeqPerSecond, 2)} seq/s, round trip ${x.roundTripMaxError.toExponential(2)}`);
     }
   }
@@ -179,12 +182,14 @@ export function register(program: Command): void {
               tf.removeBackend('wasm');
             }
           }
-          await startBackend(cmd);
-          return printJson(await measureHere(opts.measure, opts));
+          const info = await startBackend(cmd);
+          return printJson({ ...((await measureHere(opts.measure, opts)) as object), adapter: info.adapter ?? null });
         }
         const log = opts.quiet || opts.json ? () => {} : (l: string) => process.stderr.write(`bench: ${l}\n`);
         if (opts.micro) {
-          await startBackend(cmd);
+          const info = await startBackend(cmd);
+          // kernel-variant microbenchmarks of the CPU backends; they read results synchronously
+          if (info.backend === 'webgpu') throw new UserError('--micro compares wasm/cpu kernel variants; run it with --backend wasm or cpu');
           const m = runMicro({ repeats: opts.repeats, warmup: Math.max(1, opts.warmup), batch: opts.batch });
           if (opts.json) printJson(m);
           else process.stdout.write(`${formatMicro(m)}\n`);
