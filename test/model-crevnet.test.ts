@@ -458,5 +458,12 @@ test('predict reuses its prepared kernels while the weights are unchanged, rebui
   fresh.dispose();
   assert.equal(tf.memory().numTensors, base + cached, 'the old kernels were released');
   model.dispose();
+  // prepareForInference makes them up front: the first rollout then leaves no tensor behind
+  const early = CrevNet.create(cfg, 4);
+  early.prepareForInference();
+  const counted = tf.memory().numTensors;
+  tf.dispose(early.predict(ctx, 3));
+  assert.equal(tf.memory().numTensors, counted);
+  early.dispose();
   ctx.dispose();
 });

@@ -116,6 +116,8 @@ async function predict(m: Extract<ToWorker, { type: 'predict' }>): Promise<void>
     loaded?.model.dispose();
     loaded = undefined;
     const model = await loadModel(m.modelUrl, m.modelName, (done, total) => post({ type: 'progress', id: m.id, stage: 'model', done, total }));
+    // the model keeps the filters its rollout runs on: make them with the model, not inside the counted rollout
+    model.prepareForInference();
     loaded = { url: m.modelUrl, model };
   }
   const model = loaded.model;

@@ -136,6 +136,15 @@ export class CrevNet {
     return rollout(this.params(), context, horizon, opts, this.preparedForInference());
   }
 
+  /**
+   * Prepare (and keep) the rollout's filters now rather than on the first `predict`: for a caller that
+   * counts tensors around a prediction, or wants the first prediction to be as fast as the next ones.
+   */
+  prepareForInference(): void {
+    this.assertLive();
+    this.preparedForInference();
+  }
+
   private preparedForInference(): InferenceModel {
     const ids = this.weights.map((w) => w.variable.dataId);
     const cached = this.inference;
