@@ -10,7 +10,7 @@
  * SPLIT_MIN_CHANNELS channels per latent half.
  */
 import * as tf from '@tensorflow/tfjs';
-import { attend, cellStep, type Conv3dParams, type LayerParams, type PredictorState, type PreparedLayer } from './predictor.js';
+import { attend, cellStep, zigzagStep, type Conv3dParams, type LayerParams, type PredictorState, type PreparedLayer } from './predictor.js';
 import { conv3dPacked } from './conv3d-packed.js';
 
 /** Latent half widths C from which the rollout uses split layers (measured: 1.3× per gate conv at C = 32, none at C = 8). */
@@ -124,25 +124,14 @@ export function predictorStepInference(
   z2: tf.Tensor4D,
   state: PredictorState,
 ): { z1: tf.Tensor4D; z2: tf.Tensor4D; state: PredictorState } {
-  if (layers.length % 2 !== 0) throw new Error(`predictor: the number of layers must be even (got ${layers.length})`);
-  return tf.tidy(() => {
-    let a = z1;
-    let b = z2;
-    let m = state.m;
-    const h: tf.Tensor4D[] = [];
-    const c: tf.Tensor4D[] = [];
-    layers.forEach((k, l) => {
-      const split = 'split' in k;
-      const r = split ? splitCellStep(k, a, state.h[l]!, state.c[l]!, m) : cellStep(k, a, state.h[l]!, state.c[l]!, m);
-      h.push(r.h);
-      c.push(r.c);
-      m = r.m;
-      const ga = split ? pointwise(r.h, k.att) : conv3dPacked(r.h, k.att);
-      const b2 = split ? tf.add(b, tf.mul(tf.sigmoid(ga), tf.sub(r.h, b))) : attend(ga, r.h, b);
-      b = a;
-      a = b2 as tf.Tensor4D;
-    });
-    return { z1: a, z2: b, state: { h, c, m } };
+  return zigzagStep(layers, z1, z2, state, (k, x, h, c, m, other) => {
+    if (!('split' in k)) {
+      const r = cellStep(k, x, h, c, m);
+      return { ...r, out: attend(conv3dPacked(r.h, k.att), r.h, other) };
+    }
+    const r = splitCellStep(k, x, h, c, m);
+    const ga = pointwise(r.h, k.att);
+    return { ...r, out: tf.add(other, tf.mul(tf.sigmoid(ga), tf.sub(r.h, other))) as tf.Tensor4D };
   });
 }
 

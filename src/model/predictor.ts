@@ -182,12 +182,26 @@ export function cellStep(k: PreparedLayer, x: tf.Tensor4D, h: tf.Tensor4D, c: tf
   });
 }
 
-/** One time step through all layers; returns the new halves and state (inputs are not disposed). */
-export function predictorStep(
-  layers: readonly PreparedLayer[],
+/** One layer's part of a time step: its cell's (h', c', m') and the gated update of the other half. */
+export type LayerStep<L> = (
+  k: L,
+  x: tf.Tensor4D,
+  h: tf.Tensor4D,
+  c: tf.Tensor4D,
+  m: tf.Tensor4D,
+  other: tf.Tensor4D,
+) => { h: tf.Tensor4D; c: tf.Tensor4D; m: tf.Tensor4D; out: tf.Tensor4D };
+
+/**
+ * The zig-zag time step shared by training and inference layers: each layer reads one half, updates the
+ * other, and the halves swap; the memory m passes from layer to layer (inputs are not disposed).
+ */
+export function zigzagStep<L>(
+  layers: readonly L[],
   z1: tf.Tensor4D,
   z2: tf.Tensor4D,
   state: PredictorState,
+  step: LayerStep<L>,
 ): { z1: tf.Tensor4D; z2: tf.Tensor4D; state: PredictorState } {
   if (layers.length % 2 !== 0) throw new Error(`predictor: the number of layers must be even (got ${layers.length})`);
   return tf.tidy(() => {
@@ -197,14 +211,26 @@ export function predictorStep(
     const h: tf.Tensor4D[] = [];
     const c: tf.Tensor4D[] = [];
     layers.forEach((k, l) => {
-      const r = cellStep(k, a, state.h[l]!, state.c[l]!, m);
+      const r = step(k, a, state.h[l]!, state.c[l]!, m, b);
       h.push(r.h);
       c.push(r.c);
       m = r.m;
-      const b2 = attend(conv3dPacked(r.h, k.att), r.h, b);
       b = a;
-      a = b2;
+      a = r.out;
     });
     return { z1: a, z2: b, state: { h, c, m } };
+  });
+}
+
+/** One time step through all layers; returns the new halves and state (inputs are not disposed). */
+export function predictorStep(
+  layers: readonly PreparedLayer[],
+  z1: tf.Tensor4D,
+  z2: tf.Tensor4D,
+  state: PredictorState,
+): { z1: tf.Tensor4D; z2: tf.Tensor4D; state: PredictorState } {
+  return zigzagStep(layers, z1, z2, state, (k, x, h, c, m, other) => {
+    const r = cellStep(k, x, h, c, m);
+    return { ...r, out: attend(conv3dPacked(r.h, k.att), r.h, other) };
   });
 }
