@@ -18,6 +18,7 @@ import type { TrainConfig } from '../train/config.js';
 import type { WebGpuAdapterSummary } from '../runtime/webgpu.js';
 import { benchTrainStep, isNotImplemented, trainStepPeakBytes, withEncoderBlocks } from './harness.js';
 import { summarize, timeSettled, type Figure, type SettleOptions, type SettledTiming } from './stats.js';
+import { backendName } from '../runtime/backend.js';
 
 export const MEASURE_KINDS = ['train', 'infer', 'memory'] as const;
 export type MeasureKind = (typeof MEASURE_KINDS)[number];
@@ -227,7 +228,7 @@ export async function measureMemory(o: MemoryMeasureOptions): Promise<MemoryMeas
 /** Fields every measurement reports (after its models are disposed). */
 function common(config: ModelConfig, before: number): Common {
   return {
-    backend: tf.getBackend(),
+    backend: backendName(),
     config: config.name,
     tensorsLeaked: tf.memory().numTensors - before,
     rssBytes: process.memoryUsage().rss,

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { timeMs, type TimingOptions } from './timing.js';
+import { backendName } from '../runtime/backend.js';
 
 export type ConvVariant = 'A' | 'B' | 'B1' | 'C' | 'Cnative' | 'D';
 const T = 3;
@@ -284,7 +285,7 @@ export function runMicro(o: MicroOptions = {}): MicroResult {
   L('zeros [12,16,16,8]', () => tf.zeros([n, 16, 16, 8]));
   tf.dispose([s5, f4, f4c, p0, q20, b20]);
 
-  return { backend: tf.getBackend(), batch, conv, conv1x1, elementwise, layout, ceiling: gemmCeiling(timing) };
+  return { backend: backendName(), batch, conv, conv1x1, elementwise, layout, ceiling: gemmCeiling(timing) };
 }
 
 /**

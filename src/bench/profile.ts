@@ -11,6 +11,7 @@ import type { ModelConfig } from '../model/config.js';
 import { loadConfig } from '../model/config-file.js';
 import { loadTrainingConfig, parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { benchTrainStep } from './harness.js';
+import { backendName } from '../runtime/backend.js';
 
 export interface KernelStat {
   name: string;
@@ -252,5 +253,5 @@ export async function measureProfile(o: { config: ModelConfig; settings: TrainCo
   const before = tf.memory().numTensors;
   const train = await profileTrainStep({ config: o.config, train: o.settings, batch: o.batch ?? 4, frames: o.frames ?? 20 });
   const rollout = await profileRollout({ config: o.config, batch: o.inferBatch ?? 16 });
-  return { kind: 'profile', backend: tf.getBackend(), config: o.config.name, train, rollout, tensorsLeaked: tf.memory().numTensors - before, rssBytes: process.memoryUsage().rss };
+  return { kind: 'profile', backend: backendName(), config: o.config.name, train, rollout, tensorsLeaked: tf.memory().numTensors - before, rssBytes: process.memoryUsage().rss };
 }

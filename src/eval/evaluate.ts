@@ -32,6 +32,7 @@ import { copyLastForecaster, modelForecaster, parallelModelForecaster, runForeca
 import { METRIC_CONVENTIONS, metricsSummary, writeEvalOutputs, type EvalReport, type WrittenEvalFiles } from './report.js';
 import { resolveModelDir } from '../model/pretrained.js';
 import { comparePaired, compareWithBaselines } from './paired.js';
+import { backendName } from '../runtime/backend.js';
 
 /** Length of a generated evaluation sequence (the protocol's 20 frames). */
 export const GENERATED_FRAMES = 20;
@@ -280,7 +281,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
           : {}),
         seconds: run.seconds,
         sequencesPerSecond: run.count / Math.max(run.seconds, 1e-9),
-        backend: tf.getBackend(),
+        backend: backendName(),
         workers: threads,
         timing: run.timing,
         conventions: METRIC_CONVENTIONS,

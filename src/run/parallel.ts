@@ -30,6 +30,7 @@ import { configToJson } from '../model/config.js';
 import { DEFAULT_LOSS_OPTIONS, type CrevNet, type LossOptions } from '../model/crevnet.js';
 import { InternalError } from '../runtime/errors.js';
 import type { PredictRequest, StepRequest, WorkerInit, WorkerReply, WorkerRequest } from './parallel-worker.js';
+import { backendName } from '../runtime/backend.js';
 
 /** `train.workers`: a count, or 'auto' = min(2, available cores) on the single-threaded wasm/cpu backends, 1 elsewhere (always 1 on webgpu). */
 export type WorkersSetting = number | 'auto';
@@ -206,7 +207,7 @@ export class DataParallel {
     if (!Number.isInteger(threads) || threads < 1) throw new InternalError(`DataParallel: threads must be a positive integer, got ${threads}`);
     const weights = model.namedWeights();
     const init: WorkerInit = {
-      backend: tf.getBackend(),
+      backend: backendName(),
       config: configToJson(model.config),
       weights: weights.map((w) => ({ name: w.name, shape: [...w.variable.shape], data: (w.variable.dataSync() as Float32Array).slice() })),
     };

@@ -1,18 +1,21 @@
 /**
  * Backend selection, the only place that decides where tensors live.
- * auto: tfjs-node-gpu → tfjs-node → webgpu on a hardware adapter → wasm → cpu; the first that
+ * auto: tfjs-node-gpu → tfjs-node → webgpu on a hardware adapter → native → wasm → cpu; the first that
  * initialises wins and the reasons the earlier ones were skipped are kept for `crevnet info`.
  * A software WebGPU adapter (lavapipe, SwiftShader) is about ten times slower than wasm, so auto
- * skips it; `--backend webgpu` takes whatever adapter there is.
+ * skips it; `--backend webgpu` takes whatever adapter there is. `native` is the wasm backend with its
+ * convolutions and matmuls in native code over OpenBLAS (kernels/native.ts); tf.getBackend() says 'wasm'
+ * there, backendName() says 'native'.
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from './errors.js';
-import { registerComposedKernels } from './kernels/index.js';
+import { installNativeKernels, registerComposedKernels } from './kernels/index.js';
+import { loadNativeAddon } from './native-addon.js';
 import { importOptional } from './optional.js';
 import { closeWebGpu, describeAdapter, initWebGpu, webGpuAdapter, type WebGpuAdapterSummary } from './webgpu.js';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendAttempt {
@@ -27,6 +30,8 @@ export interface BackendInfo {
   provider: string;
   /** the GPU adapter (webgpu only) */
   adapter?: WebGpuAdapterSummary;
+  /** the BLAS under the native kernels (native only), e.g. OpenBLAS's build string */
+  blas?: string;
   attempts: BackendAttempt[];
   warnings: string[];
 }
@@ -53,6 +58,11 @@ async function tryWasm(): Promise<void> {
   if (!(await tf.setBackend('wasm'))) throw new Error('setBackend("wasm") returned false');
 }
 
+async function tryNativeKernels(): Promise<void> {
+  loadNativeAddon(); // before the wasm backend starts, so that a missing addon leaves nothing behind
+  await tryWasm();
+}
+
 async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('setBackend("cpu") returned false');
 }
@@ -61,6 +71,8 @@ interface Candidate {
   label: string;
   provider: string;
   init: () => Promise<void>;
+  /** the name crevnet reports when it differs from tf.getBackend() */
+  name?: string;
 }
 
 const WEBGPU_PROVIDER = '@tensorflow/tfjs-backend-webgpu on webgpu (Dawn)';
@@ -71,6 +83,7 @@ const CANDIDATES: Record<Exclude<BackendChoice, 'auto'>, Candidate[]> = {
     { label: 'tensorflow (tfjs-node)', provider: '@tensorflow/tfjs-node', init: () => tryNative('@tensorflow/tfjs-node') },
   ],
   webgpu: [{ label: 'webgpu', provider: WEBGPU_PROVIDER, init: () => initWebGpu({ hardwareOnly: false }).then(() => undefined) }],
+  native: [{ label: 'native', name: 'native', provider: '@tensorflow/tfjs-backend-wasm + native kernels (native/, OpenBLAS)', init: tryNativeKernels }],
   wasm: [{ label: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', init: tryWasm }],
   cpu: [{ label: 'cpu', provider: 'built-in (@tensorflow/tfjs-backend-cpu)', init: tryCpu }],
 };
@@ -87,12 +100,13 @@ export function parseBackendChoice(value: string | undefined): BackendChoice {
  */
 export async function initBackend(choice?: BackendChoice | string): Promise<BackendInfo> {
   const wanted = parseBackendChoice(choice ?? process.env.CREVNET_BACKEND);
-  if (current && (wanted === 'auto' || tf.getBackend() === wanted)) return current;
+  if (current && (wanted === 'auto' || current.backend === wanted)) return current;
   const list =
     wanted === 'auto'
       ? [
           ...CANDIDATES.tensorflow,
           { label: 'webgpu', provider: WEBGPU_PROVIDER, init: () => initWebGpu({ hardwareOnly: true }).then(() => undefined) },
+          ...CANDIDATES.native,
           ...CANDIDATES.wasm,
           ...CANDIDATES.cpu,
         ]
@@ -106,6 +120,12 @@ export async function initBackend(choice?: BackendChoice | string): Promise<Back
       await tf.ready();
       attempts.push({ candidate: cand.label, ok: true });
       registerComposedKernels(tf.getBackend());
+      let blas: string | undefined;
+      if (cand.name === 'native') {
+        const addon = loadNativeAddon();
+        installNativeKernels(addon);
+        blas = addon.describe().blas;
+      }
       const warnings: string[] = [];
       if (tf.getBackend() === 'tensorflow' && process.env.NVIDIA_TF32_OVERRIDE !== '0') {
         warnings.push(
@@ -116,7 +136,14 @@ export async function initBackend(choice?: BackendChoice | string): Promise<Back
       if (adapter?.software) {
         warnings.push(`webgpu runs on a software adapter, ${describeAdapter(adapter)}: correct, but about ten times slower than wasm`);
       }
-      current = { backend: tf.getBackend(), provider: cand.provider, attempts, warnings, ...(adapter ? { adapter } : {}) };
+      current = {
+        backend: cand.name ?? tf.getBackend(),
+        provider: cand.provider,
+        attempts,
+        warnings,
+        ...(adapter ? { adapter } : {}),
+        ...(blas ? { blas } : {}),
+      };
       return current;
     } catch (err) {
       attempts.push({ candidate: cand.label, ok: false, reason: firstLine(err) });
@@ -128,6 +155,11 @@ export async function initBackend(choice?: BackendChoice | string): Promise<Back
 
 export function backendInfo(): BackendInfo | undefined {
   return current;
+}
+
+/** The backend crevnet runs on: tf.getBackend(), except 'native' for the wasm backend with native kernels. */
+export function backendName(): string {
+  return current?.backend ?? tf.getBackend();
 }
 
 /**

@@ -47,6 +47,7 @@ import type { ImageSize } from '../video/dataset.js';
 import { saveBestCheckpoint, saveLastCheckpoint, trainState } from './checkpoints.js';
 import { checkStopAt, earlyStop, finalStatus } from './stopping.js';
 import type { StepRecord, TrainHooks, TrainOptions, TrainResult } from './types.js';
+import { backendName } from '../runtime/backend.js';
 
 export type { TrainOverrides, TrainOptions, TrainData, StepRecord, ValidationRecord, TrainHooks, TrainResult } from './types.js';
 export { NonFiniteLossError } from './step.js';
@@ -125,7 +126,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
     if (o.command) {
       await appendFile(
         join(runDir, 'command.txt'),
-        `# ${new Date().toISOString()} ${o.resume ? `resume at iteration ${s.step}` : 'start'} (backend ${tf.getBackend()})\n${o.command}\n`,
+        `# ${new Date().toISOString()} ${o.resume ? `resume at iteration ${s.step}` : 'start'} (backend ${backendName()})\n${o.command}\n`,
       );
     }
 
@@ -236,7 +237,7 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks, runDir: string, p
         best,
         trainSeconds,
         sessionSecondsPerIteration: sessionSteps ? sessionSeconds / sessionSteps : NaN,
-        backend: tf.getBackend(),
+        backend: backendName(),
         validation: { count: validation?.count ?? 0, seed: VALIDATION_SEED, context: settings.context, horizon, split: validation?.split ?? 'none' },
       });
     }

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { composedConv2DBackpropFilter } from './backprop-filter.js';
 import { composedConv2DBackpropInput } from './backprop-input.js';
 import { sharedWasmIdentity } from './identity.js';
+import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeMatMul } from './native.js';
+import type { NativeAddon } from './native.js';
 import { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } from './slice.js';
 import {
   bindingSafeAddN,
@@ -89,4 +91,44 @@ export function registerComposedKernels(backendName: string): void {
     replaceKernel('Identity', backendName, sharedWasmIdentity);
   }
   registered.add(backendName);
+}
+
+/** the wasm kernels the native ones replaced, to put back (removeNativeKernels) */
+const beforeNative = new Map<string, tf.KernelConfig>();
+
+/**
+ * The `native` backend: the wasm backend with its convolutions and matmuls in native code (native.ts).
+ * Call after registerComposedKernels('wasm'); the replaced kernels serve as fallbacks.
+ */
+export function installNativeKernels(addon: NativeAddon): void {
+  if (beforeNative.size > 0) return;
+  const makers: Record<string, (fallback: tf.KernelFunc) => unknown> = {
+    Conv2D: (f) => nativeConv2D(addon, f),
+    FusedConv2D: (f) => nativeConv2D(addon, f),
+    Conv2DBackpropInput: (f) => nativeConv2DBackpropInput(addon, f),
+    Conv2DBackpropFilter: (f) => nativeConv2DBackpropFilter(addon, f),
+    BatchMatMul: (f) => nativeMatMul(addon, f),
+    _FusedMatMul: (f) => nativeMatMul(addon, f),
+  };
+  for (const [name, make] of Object.entries(makers)) {
+    const current = tf.getKernel(name, 'wasm');
+    if (!current) throw new Error(`the wasm backend has no ${name} kernel to replace`);
+    beforeNative.set(name, current);
+    tf.unregisterKernel(name, 'wasm');
+    // the setup (wasm function lookup) stays: the fallback needs it if the backend is made again
+    tf.registerKernel({ ...current, kernelFunc: make(current.kernelFunc) as tf.KernelFunc });
+  }
+}
+
+/** Put the wasm kernels back (tests compare the two in one process). */
+export function removeNativeKernels(): void {
+  for (const [name, config] of beforeNative) {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+  }
+  beforeNative.clear();
+}
+
+export function nativeKernelsInstalled(): boolean {
+  return beforeNative.size > 0;
 }

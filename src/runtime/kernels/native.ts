@@ -1,0 +1,181 @@
+/**
+ * The `native` backend's kernels: the wasm backend's Conv2D, FusedConv2D, Conv2DBackpropInput,
+ * Conv2DBackpropFilter, BatchMatMul and _FusedMatMul run in native code (native/src/crevnet_native.c:
+ * im2col around a CBLAS sgemm) on the same heap, so every other kernel and all tensors stay the wasm
+ * backend's. Anything the native code does not cover (NCHW, non-float inputs, PReLU, a batch broadcast
+ * other than 1-to-n) goes to the kernel it replaced.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TensorInfo } from '@tensorflow/tfjs';
+import type { KernelArgs } from './run-kernel.js';
+
+/** The addon's functions (native/src/crevnet_native.c; loaded by ../native-addon.ts, which the browser never loads). */
+export interface NativeAddon {
+  conv2d(x: Float32Array, filter: Float32Array, out: Float32Array, bias: Float32Array | null, dims: Int32Array, activation: number, alpha: number): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, bias: Float32Array | null, dims: Int32Array, activation: number, alpha: number): void;
+  /** the BLAS's own threads per call, process-wide (1 after loading: crevnet's worker pool provides the parallelism) */
+  setThreads(n: number): void;
+  describe(): { blas: string; threads: number };
+}
+
+/** the slice of BackendWasm the kernels use */
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5 };
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const allFloat = (...ts: (TensorInfo | undefined)[]) => ts.every((t) => t === undefined || t.dtype === 'float32');
+
+function convDims(info: tf.backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.of(
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.outHeight,
+    info.outWidth,
+  );
+}
+
+type Fallback = tf.KernelFunc;
+const fallbackTo = (fallback: Fallback, args: KernelArgs) => fallback(args as unknown as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+
+/** Conv2D and FusedConv2D (bias of one value or one per output channel; every activation but prelu). */
+export function nativeConv2D(addon: NativeAddon, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const a = (args.attrs ?? {}) as Record<string, unknown>;
+    const activation = (a.activation as string | undefined) ?? 'linear';
+    const act = ACTIVATIONS[activation];
+    const cout = filter!.shape[3]!;
+    if (
+      (a.dataFormat ?? 'NHWC') !== 'NHWC' ||
+      act === undefined ||
+      preluActivationWeights ||
+      !allFloat(x, filter, bias) ||
+      (bias && size(bias.shape) !== 1 && size(bias.shape) !== cout)
+    ) {
+      return fallbackTo(fallback, args);
+    }
+    const info = tf.backend_util.computeConv2DInfo(
+      x!.shape as [number, number, number, number],
+      filter!.shape as [number, number, number, number],
+      a.strides as number | [number, number],
+      (a.dilations as number | [number, number] | undefined) ?? 1,
+      a.pad as 'valid',
+      a.dimRoundingMode as 'floor' | undefined,
+    );
+    const heap = args.backend as WasmHeap;
+    // the output first: making it may grow the heap, which detaches views taken before
+    const out = heap.makeOutput(info.outShape, 'float32');
+    if (size(info.outShape) === 0) return out;
+    addon.conv2d(
+      heap.typedArrayFromHeap(x!),
+      heap.typedArrayFromHeap(filter!),
+      heap.typedArrayFromHeap(out),
+      bias ? heap.typedArrayFromHeap(bias) : null,
+      convDims(info),
+      act,
+      Number(a.leakyreluAlpha || 0) // as the wasm kernel: no alpha means 0,
+    );
+    return out;
+  };
+}
+
+export function nativeConv2DBackpropInput(addon: NativeAddon, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo => {
+    const { dy, filter } = args.inputs as Record<string, TensorInfo>;
+    const a = (args.attrs ?? {}) as Record<string, unknown>;
+    if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(dy, filter)) return fallbackTo(fallback, args);
+    const inputShape = a.inputShape as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter!.shape as [number, number, number, number],
+      a.strides as number | [number, number],
+      1,
+      a.pad as 'valid',
+      a.dimRoundingMode as 'floor' | undefined,
+    );
+    const heap = args.backend as WasmHeap;
+    const out = heap.makeOutput([...inputShape], 'float32');
+    if (size(inputShape) === 0) return out;
+    addon.conv2dBackpropInput(heap.typedArrayFromHeap(dy!), heap.typedArrayFromHeap(filter!), heap.typedArrayFromHeap(out), convDims(info));
+    return out;
+  };
+}
+
+export function nativeConv2DBackpropFilter(addon: NativeAddon, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo => {
+    const { x, dy } = args.inputs as Record<string, TensorInfo>;
+    const a = (args.attrs ?? {}) as Record<string, unknown>;
+    if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(x, dy)) return fallbackTo(fallback, args);
+    const filterShape = a.filterShape as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo(
+      x!.shape as [number, number, number, number],
+      filterShape,
+      a.strides as number | [number, number],
+      1,
+      a.pad as 'valid',
+      a.dimRoundingMode as 'floor' | undefined,
+    );
+    const heap = args.backend as WasmHeap;
+    const out = heap.makeOutput([...filterShape], 'float32');
+    if (size(filterShape) === 0) return out;
+    addon.conv2dBackpropFilter(heap.typedArrayFromHeap(x!), heap.typedArrayFromHeap(dy!), heap.typedArrayFromHeap(out), convDims(info));
+    return out;
+  };
+}
+
+/** BatchMatMul and _FusedMatMul (batch dims equal, or all ones on one side; bias of one value or one per column). */
+export function nativeMatMul(addon: NativeAddon, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const at = (args.attrs ?? {}) as Record<string, unknown>;
+    const act = ACTIVATIONS[(at.activation as string | undefined) ?? 'linear'];
+    const ta = Boolean(at.transposeA);
+    const tb = Boolean(at.transposeB);
+    const ra = a!.shape.length;
+    const rb = b!.shape.length;
+    if (act === undefined || preluActivationWeights || !allFloat(a, b, bias) || ra < 2 || rb < 2) return fallbackTo(fallback, args);
+    const outerA = a!.shape.slice(0, -2);
+    const outerB = b!.shape.slice(0, -2);
+    const batchA = size(outerA);
+    const batchB = size(outerB);
+    const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+    if (!sameOuter && batchA !== 1 && batchB !== 1) return fallbackTo(fallback, args);
+    const M = ta ? a!.shape[ra - 1]! : a!.shape[ra - 2]!;
+    const K = ta ? a!.shape[ra - 2]! : a!.shape[ra - 1]!;
+    const kb = tb ? b!.shape[rb - 1]! : b!.shape[rb - 2]!;
+    const N = tb ? b!.shape[rb - 2]! : b!.shape[rb - 1]!;
+    if (kb !== K || (bias && size(bias.shape) !== 1 && size(bias.shape) !== N)) return fallbackTo(fallback, args);
+    const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+    const batch = Math.max(batchA, batchB);
+    const heap = args.backend as WasmHeap;
+    const out = heap.makeOutput([...outer, M, N], 'float32');
+    if (batch * M * N === 0) return out;
+    addon.matmul(
+      heap.typedArrayFromHeap(a!),
+      heap.typedArrayFromHeap(b!),
+      heap.typedArrayFromHeap(out),
+      bias ? heap.typedArrayFromHeap(bias) : null,
+      Int32Array.of(batch, batchA, batchB, M, N, K, ta ? 1 : 0, tb ? 1 : 0),
+      act,
+      Number(at.leakyreluAlpha || 0),
+    );
+    return out;
+  };
+}
