@@ -21,8 +21,14 @@
 #include <cblas.h>
 #endif
 
-/* im2col rows per chunk are chosen so that a chunk holds at most this many floats (16 MiB) */
-#define CHUNK_FLOATS (1L << 22)
+/*
+ * im2col rows per chunk: a chunk holds at most this many floats (512 KiB), so that it is still in cache
+ * when sgemm reads it (a 16 MiB chunk made the `small` rollout 1.3-1.6x slower, /tmp-free timing in
+ * docs/performance.md, "Native kernels")
+ */
+#ifndef CHUNK_FLOATS
+#define CHUNK_FLOATS (1L << 17)
+#endif
 
 typedef struct {
   float *buf;
