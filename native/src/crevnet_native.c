@@ -23,7 +23,7 @@
 
 /*
  * im2col rows per chunk: a chunk holds at most this many floats (512 KiB), so that it is still in cache
- * when sgemm reads it (a 16 MiB chunk made the `small` rollout 1.3-1.6x slower, /tmp-free timing in
+ * when sgemm reads it (16 MiB chunks made a one-thread `small` rollout 1.3-1.6x slower; see
  * docs/performance.md, "Native kernels")
  */
 #ifndef CHUNK_FLOATS
