@@ -47,11 +47,12 @@ test('one child per measurement; the memory table has one child per row; ratios 
   const peers = [peer(0.75, 40), peer(0.8, 42), peer(0.77, 41)];
   let p = 0;
   const r = await runBenchSuite({ config: 'small', modelConfig, memoryBlocks: [4, 16], peer: true, peerRuns: 3, runChild: c.run, runPeerOnce: async () => peers[p++]! });
-  assert.deepEqual(c.calls.map((a) => a[0]), ['train', 'infer', 'infer', 'memory', 'memory', 'memory', 'memory']);
-  assert.equal(r.details.processes, 7);
-  assert.deepEqual(c.calls.slice(1, 3).map((a) => [a[a.indexOf('--infer-batch') + 1], a[a.indexOf('--workers') + 1]]), [['16', 'auto'], ['1', '1']]);
+  // three rounds of (train, infer) with the peer, then one sequence and the memory rows
+  assert.deepEqual(c.calls.map((a) => a[0]), ['train', 'infer', 'train', 'infer', 'train', 'infer', 'infer', 'memory', 'memory', 'memory', 'memory']);
+  assert.equal(r.details.processes, 11);
+  assert.deepEqual(c.calls.slice(5, 7).map((a) => [a[a.indexOf('--infer-batch') + 1], a[a.indexOf('--workers') + 1]]), [['16', 'auto'], ['1', '1']]);
   assert.equal(r.oneSequenceSeconds, 0.08);
-  assert.deepEqual(c.calls.slice(3).map((a) => [a[a.indexOf('--memory-blocks') + 1], a.includes('--reversible')]), [['4', false], ['4', true], ['16', false], ['16', true]]);
+  assert.deepEqual(c.calls.slice(7).map((a) => [a[a.indexOf('--memory-blocks') + 1], a.includes('--reversible')]), [['4', false], ['4', true], ['16', false], ['16', true]]);
   assert.deepEqual(r.memory.plainPeakBytes, [200, 800]);
   assert.deepEqual(r.memory.reversiblePeakBytes, [100, 100]);
   assert.equal(r.trainStepSeconds, 1.0);
@@ -63,6 +64,43 @@ test('one child per measurement; the memory table has one child per row; ratios 
   assert.ok(Math.abs(r.peer!.inferTimeRatio! - 41 / 20) < 1e-12);
   assert.deepEqual(r.warnings, []);
   assert.equal(r.wasmThreads, undefined);
+});
+
+test('with the peer, rounds alternate ours and the peer, and each ratio is the median of the rounds\' ratios', async () => {
+  const modelConfig = await loadConfig('small');
+  // the machine gets twice as slow in the second round, for us and for the peer alike
+  const order: string[] = [];
+  let round = 0;
+  const slow = [1, 2, 1, 1];
+  const run = async (_g: string[], args: string[]): Promise<ChildMeasurement | ChildFailure> => {
+    order.push(args[0]!);
+    const k = slow[round]!;
+    if (args[0] === 'train') return { kind: 'train', ...common, batch: 4, frames: 20, threads: 2, params: 80566, step: timing([0.5 * k, 0.5 * k, 0.5 * k]) };
+    const batch = Number(args[args.indexOf('--infer-batch') + 1]);
+    const samples = [0.4 * k, 0.4 * k, 0.4 * k];
+    return { kind: 'infer', ...common, batch, context: 10, horizon: 10, threads: 2, rollout: timing(samples), seqPerSecond: summarize(samples.map((s) => batch / s)), roundTripMaxErrorTrain: 1e-6, roundTripMaxErrorEval: 3e-6 };
+  };
+  const r = await runBenchSuite({
+    config: 'small',
+    modelConfig,
+    memoryBlocks: [],
+    peer: true,
+    peerRuns: 3,
+    runChild: run,
+    runPeerOnce: async () => {
+      order.push('peer');
+      const k = slow[round++]!;
+      return peer(0.5 * k, 50 / k);
+    },
+  });
+  assert.deepEqual(order, ['train', 'infer', 'peer', 'train', 'infer', 'peer', 'train', 'infer', 'peer', 'infer']);
+  assert.deepEqual(r.peer!.roundRatios, { trainStep: [1, 1, 1], inferTime: [1.25, 1.25, 1.25] });
+  assert.equal(r.peer!.trainStepRatio, 1);
+  assert.equal(r.peer!.inferTimeRatio, 1.25);
+  // our figures pool the rounds' samples
+  assert.equal(r.train.step.samples.length, 9);
+  assert.equal(r.infer.seqPerSecond.samples.length, 9);
+  assert.equal(r.roundTripMaxError, 3e-6);
 });
 
 test('--wasm-threads adds the training step, the inference and one sequence on one worker with that many XNNPACK threads', async () => {

@@ -2,8 +2,10 @@
  * `crevnet bench`: every measurement in a child process of its own (child.ts, measure.ts), one after the
  * other — the training step, the inference throughput (with the round-trip error), one sequence's
  * rollout, each row of the peak-memory table, optionally the kernel profile and the multi-threaded wasm
- * build's figures — then the PyTorch peer (peer.ts) `peerRuns` times in the same invocation, the ratios,
- * and a warning for every figure whose samples spread by more than 20%.
+ * build's figures — and a warning for every figure whose samples spread by more than 20%.
+ * With the PyTorch peer (peer.ts), the training step and the inference run in `peerRuns` rounds, each
+ * ours then the peer's, and each ratio is the median of the rounds' ratios: a shared machine's load
+ * drifts over minutes, and a round's two figures see the same load.
  */
 import { InternalError, UserError } from '../runtime/errors.js';
 import { isFailure, measureInChild, type ChildFailure, type ChildMeasurement } from './child.js';
@@ -54,10 +56,12 @@ export interface PeerSummary extends PeerResult {
   trainStep: Figure | null;
   /** the peer's per-run inference throughputs (sequences per second) */
   inference: Figure | null;
-  /** ours / peer seconds per training step (≤ 1: we are faster) */
+  /** ours / peer seconds per training step (≤ 1: we are faster): the median of the rounds' ratios */
   trainStepRatio: number | null;
-  /** peer / ours seconds per sequence = ours / peer time (≤ 1: we are faster) */
+  /** peer / ours seconds per sequence = ours / peer time (≤ 1: we are faster): the median of the rounds' ratios */
   inferTimeRatio: number | null;
+  /** each round's ratios (a round: our training step and inference, then one peer run) */
+  roundRatios: { trainStep: number[]; inferTime: number[] };
 }
 
 export interface BenchReport {
@@ -118,8 +122,13 @@ function expectKind<K extends ChildMeasurement['kind']>(r: ChildMeasurement | Ch
   return r as Extract<ChildMeasurement, { kind: K }>;
 }
 
-/** Peer figures from `runs` invocations; ratios against our medians. */
-export function summarizePeer(results: PeerResult[], ours: { trainStepSeconds: number; inferSeqPerSecond: number }): PeerSummary {
+const median = (xs: number[]) => summarize(xs).median;
+
+/**
+ * Peer figures from `runs` invocations; each ratio is the median of the per-round ratios against
+ * `ours` (one entry per round, or one entry for all runs).
+ */
+export function summarizePeer(results: PeerResult[], ours: { trainStepSeconds: number[]; inferSeqPerSecond: number[] }): PeerSummary {
   const first = results[0]!;
   const ok = results.filter((r) => !r.skipped);
   const train = ok.map((r) => r.trainStepSeconds).filter((v): v is number => v !== null);
@@ -127,6 +136,9 @@ export function summarizePeer(results: PeerResult[], ours: { trainStepSeconds: n
   const trainStep = train.length ? summarize(train) : null;
   const inference = infer.length ? summarize(infer) : null;
   const base = ok[0] ?? first;
+  const ourAt = (xs: number[], i: number) => xs[Math.min(i, xs.length - 1)]!;
+  const trainRatios = train.map((t, i) => ourAt(ours.trainStepSeconds, i) / t);
+  const inferRatios = infer.map((v, i) => v / ourAt(ours.inferSeqPerSecond, i));
   return {
     ...base,
     trainStepSeconds: trainStep?.median ?? null,
@@ -134,8 +146,37 @@ export function summarizePeer(results: PeerResult[], ours: { trainStepSeconds: n
     runs: results.length,
     trainStep,
     inference,
-    trainStepRatio: trainStep ? ours.trainStepSeconds / trainStep.median : null,
-    inferTimeRatio: inference ? inference.median / ours.inferSeqPerSecond : null,
+    trainStepRatio: trainRatios.length ? median(trainRatios) : null,
+    inferTimeRatio: inferRatios.length ? median(inferRatios) : null,
+    roundRatios: { trainStep: trainRatios, inferTime: inferRatios },
+  };
+}
+
+/** One measurement from several rounds' children: the samples pooled, the first child's other fields. */
+function pooledTrain(rounds: TrainMeasurement[]): TrainMeasurement {
+  const first = rounds[0]!;
+  if (rounds.length === 1) return first;
+  const step = summarize(rounds.flatMap((r) => r.step.samples));
+  return {
+    ...first,
+    step: { ...first.step, ...step, warmupRuns: Math.max(...rounds.map((r) => r.step.warmupRuns)), settled: rounds.every((r) => r.step.settled) },
+    tensorsLeaked: rounds.reduce((n, r) => n + r.tensorsLeaked, 0),
+    rssBytes: Math.max(...rounds.map((r) => r.rssBytes)),
+  };
+}
+
+function pooledInfer(rounds: InferMeasurement[]): InferMeasurement {
+  const first = rounds[0]!;
+  if (rounds.length === 1) return first;
+  const rollout = summarize(rounds.flatMap((r) => r.rollout.samples));
+  return {
+    ...first,
+    rollout: { ...first.rollout, ...rollout, warmupRuns: Math.max(...rounds.map((r) => r.rollout.warmupRuns)), settled: rounds.every((r) => r.rollout.settled) },
+    seqPerSecond: summarize(rounds.flatMap((r) => r.seqPerSecond.samples)),
+    roundTripMaxErrorTrain: Math.max(...rounds.map((r) => r.roundTripMaxErrorTrain)),
+    roundTripMaxErrorEval: Math.max(...rounds.map((r) => r.roundTripMaxErrorEval)),
+    tensorsLeaked: rounds.reduce((n, r) => n + r.tensorsLeaked, 0),
+    rssBytes: Math.max(...rounds.map((r) => r.rssBytes)),
   };
 }
 
@@ -158,11 +199,26 @@ export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
     return run(g, args);
   };
 
-  log(`train step: batch ${trainBatch}, ${frames} frames (child process)`);
   const trainWorkers = String(o.workers ?? o.trainWorkers ?? 'auto');
-  const train = expectKind(await child(['train', ...common, ...timing, '--batch', String(trainBatch), '--frames', String(frames), '--workers', trainWorkers]), 'train', 'the training-step measurement');
-  log(`inference: 10→10 at batch ${inferBatch} (child process)`);
-  const infer = expectKind(await child(['infer', ...common, ...timing, '--infer-batch', String(inferBatch), '--workers', String(o.workers ?? 'auto')]), 'infer', 'the inference measurement');
+  const rounds = o.peer ? Math.max(1, o.peerRuns ?? 3) : 1;
+  const trains: TrainMeasurement[] = [];
+  const infers: InferMeasurement[] = [];
+  const peerResults: PeerResult[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const of = rounds > 1 ? `, round ${i + 1} of ${rounds}` : '';
+    log(`train step: batch ${trainBatch}, ${frames} frames (child process${of})`);
+    trains.push(expectKind(await child(['train', ...common, ...timing, '--batch', String(trainBatch), '--frames', String(frames), '--workers', trainWorkers]), 'train', 'the training-step measurement'));
+    log(`inference: 10→10 at batch ${inferBatch} (child process${of})`);
+    infers.push(expectKind(await child(['infer', ...common, ...timing, '--infer-batch', String(inferBatch), '--workers', String(o.workers ?? 'auto')]), 'infer', 'the inference measurement'));
+    if (o.peer) {
+      log(`PyTorch peer (scripts/peer-bench.sh${of})`);
+      const r = o.runPeerOnce ? await o.runPeerOnce() : await runPeer(o.modelConfig, { batch: trainBatch, iters: o.peerIters ?? 10, evalSequences: inferBatch, frames });
+      peerResults.push(r);
+      if (r.skipped) break;
+    }
+  }
+  const train = pooledTrain(trains);
+  const infer = pooledInfer(infers);
   log('one sequence: 10→10 at batch 1 on one thread (child process)');
   const oneSequence = expectKind(await child(['infer', ...common, ...timing, '--infer-batch', '1', '--workers', '1']), 'infer', 'the one-sequence measurement');
   let wasmThreads: BenchReport['wasmThreads'];
@@ -239,15 +295,10 @@ export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
   if (wasmThreads) report.wasmThreads = wasmThreads;
 
   if (o.peer) {
-    const runs = Math.max(1, o.peerRuns ?? 3);
-    const results: PeerResult[] = [];
-    for (let i = 0; i < runs; i++) {
-      log(`PyTorch peer, run ${i + 1} of ${runs} (scripts/peer-bench.sh)`);
-      const r = o.runPeerOnce ? await o.runPeerOnce() : await runPeer(o.modelConfig, { batch: trainBatch, iters: o.peerIters ?? 10, evalSequences: inferBatch, frames });
-      results.push(r);
-      if (r.skipped) break;
-    }
-    report.peer = summarizePeer(results, report);
+    report.peer = summarizePeer(peerResults, {
+      trainStepSeconds: trains.map((t) => t.step.median),
+      inferSeqPerSecond: infers.map((r) => r.seqPerSecond.median),
+    });
   }
 
   report.warnings = spreadWarnings({
