@@ -14,6 +14,7 @@ import { loadNativeAddon } from '../src/runtime/native-addon.js';
 import { loadConfig } from '../src/model/config-file.js';
 import { CrevNet } from '../src/model/crevnet.js';
 import { lossOptions } from '../src/model/crevnet-loss.js';
+import { runCli } from './cli-helpers.js';
 
 async function nativeSkipReason(): Promise<string | undefined> {
   try {
@@ -191,4 +192,15 @@ nativeTest('the model: rollout and training gradients match wasm; no tensors lea
     model.dispose();
     smallModel.dispose();
   }
+});
+
+nativeTest('crevnet info: auto picks native and names its BLAS', async () => {
+  const r = await runCli(['info', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { backend: string; blas: string | null };
+  assert.equal(j.backend, 'native');
+  assert.match(j.blas ?? '', /\S/);
+  const text = await runCli(['--backend', 'native', 'info']);
+  assert.match(text.stdout, /^backend +native/m);
+  assert.match(text.stdout, /^blas +\S/m);
 });

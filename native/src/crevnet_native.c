@@ -135,8 +135,16 @@ static void im2col(const Conv *c, const float *x, long m0, long rows, float *col
   for (long r = 0; r < rows; r++) {
     long m = m0 + r, ow = m % c->OW, t = m / c->OW, oh = t % c->OH, n = t / c->OH;
     float *dst = col + r * conv_k(c);
+    const long iw0 = ow * c->SW - c->PL;
+    /* with dilation 1 a filter row inside the image is one contiguous run of KW*C floats */
+    const bool whole = c->DW == 1 && iw0 >= 0 && iw0 + c->KW <= c->W;
     for (long kh = 0; kh < c->KH; kh++) {
       long ih = oh * c->SH - c->PT + kh * c->DH;
+      if (whole && ih >= 0 && ih < c->H) {
+        memcpy(dst, x + ((n * c->H + ih) * c->W + iw0) * c->C, (size_t)c->KW * run);
+        dst += c->KW * c->C;
+        continue;
+      }
       for (long kw = 0; kw < c->KW; kw++, dst += c->C) {
         long iw = ow * c->SW - c->PL + kw * c->DW;
         if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W) memset(dst, 0, run);

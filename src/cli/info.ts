@@ -50,6 +50,8 @@ export function register(program: Command): void {
           backendProvider: be.provider,
           /** the WebGPU adapter when the backend is webgpu, else null */
           adapter: be.adapter ?? null,
+          /** the BLAS under the native backend's kernels, else null */
+          blas: be.blas ?? null,
           skipped: be.attempts.filter((a) => !a.ok).map((a) => ({ backend: a.candidate, reason: a.reason })),
           warnings: be.warnings,
           ffmpeg: binary(ffmpegBinary),
@@ -68,6 +70,7 @@ export function register(program: Command): void {
                 `          max buffer ${mib(info.adapter.maxBufferSize)}, max storage binding ${mib(info.adapter.maxStorageBufferBindingSize)}`,
               ]
             : []),
+          ...(info.blas ? [`blas      ${info.blas}`] : []),
           ...info.skipped.map((s) => `  skipped ${s.backend}: ${s.reason}`),
           `ffmpeg    ${info.ffmpeg.path ?? 'not found'}${info.ffmpeg.source ? ` [${info.ffmpeg.source}]` : ''}`,
           `          ${info.ffmpeg.version ?? info.ffmpeg.error}`,
