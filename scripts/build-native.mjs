@@ -15,6 +15,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'native');
 const quiet = process.argv.includes('--quiet');
 const say = (msg) => console.log(`crevnet: ${msg}`);
+// how to build again later: as a dependency, or in a clone of the repository
+const AGAIN = 'npm rebuild crevnet (in a clone: node scripts/build-native.mjs)';
 const skip = (why) => {
   say(`native kernels not built (${why}); crevnet will use the wasm backend`);
   process.exit(0);
@@ -24,8 +26,8 @@ if (process.env.CREVNET_NATIVE === '0') skip('CREVNET_NATIVE=0');
 if (!existsSync(join(dir, 'binding.gyp'))) skip('native/ is missing');
 if (process.platform !== 'darwin') {
   const pc = spawnSync('pkg-config', ['--exists', 'openblas'], { stdio: 'ignore' });
-  if (pc.error) skip('pkg-config is not installed; on Debian/Ubuntu: apt-get install pkg-config libopenblas-dev, then npm rebuild');
-  if (pc.status !== 0) skip('OpenBLAS not found by pkg-config; on Debian/Ubuntu: apt-get install libopenblas-dev, then npm rebuild');
+  if (pc.error) skip(`pkg-config is not installed; on Debian/Ubuntu: apt-get install pkg-config libopenblas-dev, then ${AGAIN}`);
+  if (pc.status !== 0) skip(`OpenBLAS not found by pkg-config; on Debian/Ubuntu: apt-get install libopenblas-dev, then ${AGAIN}`);
 }
 
 // npm gives its own node-gyp to install scripts; outside npm, use the copy bundled with npm

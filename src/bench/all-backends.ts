@@ -4,4 +4,4 @@
  * wasm/native backends cannot be unloaded), one after the other so they do not compete for the cores.
  * webgpu takes whatever adapter there is, a software one included (its numbers then show correctness, not speed).
  */
-export const ALL_BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const ALL_BACKENDS = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;

@@ -24,7 +24,7 @@ export function loadNativeAddon(): NativeAddon {
   const path = nativeAddonPath();
   if (!existsSync(path)) {
     throw new Error(
-      'native kernels are not built (they need a C compiler and OpenBLAS: apt-get install libopenblas-dev pkg-config, then node scripts/build-native.mjs in the package)',
+      'native kernels are not built (they need a C compiler and OpenBLAS: apt-get install libopenblas-dev pkg-config, then npm rebuild crevnet; in a clone: node scripts/build-native.mjs)',
     );
   }
   try {
