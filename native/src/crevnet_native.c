@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <math.h>
 #ifdef CREVNET_ACCELERATE
 #include <Accelerate/Accelerate.h>
@@ -196,6 +197,33 @@ static void epilogue(float *out, long rows, long cols, const float *bias, size_t
 
 /* ---- exported functions ---- */
 
+/* the three tensors of a conv call: its input x, its filter w and an output-shaped y, checked against the geometry */
+typedef struct {
+  float *x, *w, *y;
+  Conv c;
+  long M, K;
+} ConvArgs;
+
+static napi_value conv_fail(napi_env env, const char *name, const char *why) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "crevnet_native.%s: %s", name, why);
+  return fail(env, msg);
+}
+
+/* reads argv[ix], argv[iw], argv[iy] and the dims at argv[id]; NULL when fine, else the reason */
+static const char *conv_args(napi_env env, napi_value *argv, int ix, int iw, int iy, int id, ConvArgs *a) {
+  size_t nx, nw, ny, nd;
+  int32_t *d;
+  if (!f32(env, argv[ix], &a->x, &nx, false) || !f32(env, argv[iw], &a->w, &nw, false) || !f32(env, argv[iy], &a->y, &ny, false) ||
+      !i32(env, argv[id], &d, &nd) || !read_conv(d, nd, &a->c))
+    return "bad arguments";
+  a->M = conv_rows(&a->c);
+  a->K = conv_k(&a->c);
+  if ((long)nx != a->c.N * a->c.H * a->c.W * a->c.C || (long)nw != a->K * a->c.CO || (long)ny != a->M * a->c.CO)
+    return "sizes do not match the geometry";
+  return NULL;
+}
+
 #define ARGS(n)                                                              \
   size_t argc = n;                                                           \
   napi_value argv[n];                                                        \
@@ -205,18 +233,18 @@ static void epilogue(float *out, long rows, long cols, const float *bias, size_t
 /* conv2d(x, filter, out, bias|null, dims Int32Array(15), activation, alpha) */
 static napi_value conv2d(napi_env env, napi_callback_info info) {
   ARGS(7);
-  float *x, *w, *out, *bias;
-  size_t nx, nw, nout, nbias, nd;
-  int32_t *d;
+  ConvArgs a;
+  float *bias;
+  size_t nbias;
   double act, alpha;
-  Conv c;
-  if (!f32(env, argv[0], &x, &nx, false) || !f32(env, argv[1], &w, &nw, false) || !f32(env, argv[2], &out, &nout, false) ||
-      !f32(env, argv[3], &bias, &nbias, true) || !i32(env, argv[4], &d, &nd) || !num(env, argv[5], &act) || !num(env, argv[6], &alpha) ||
-      !read_conv(d, nd, &c))
-    return fail(env, "crevnet_native.conv2d: bad arguments");
-  long M = conv_rows(&c), K = conv_k(&c);
-  if ((long)nx != c.N * c.H * c.W * c.C || (long)nw != K * c.CO || (long)nout != M * c.CO || (bias && nbias != 1 && (long)nbias != c.CO))
-    return fail(env, "crevnet_native.conv2d: sizes do not match the geometry");
+  const char *why = conv_args(env, argv, 0, 1, 2, 4, &a);
+  if (!why && (!f32(env, argv[3], &bias, &nbias, true) || !num(env, argv[5], &act) || !num(env, argv[6], &alpha))) why = "bad arguments";
+  if (!why && bias && nbias != 1 && (long)nbias != a.c.CO) why = "sizes do not match the geometry";
+  if (why) return conv_fail(env, "conv2d", why);
+  const Conv c = a.c;
+  const long M = a.M, K = a.K;
+  const float *x = a.x, *w = a.w;
+  float *out = a.y;
   if (M == 0 || c.CO == 0) return NULL;
   if (K == 0) {
     memset(out, 0, (size_t)M * c.CO * sizeof(float));
@@ -225,7 +253,7 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   } else {
     long step = chunk_rows(&c);
     float *col = scratch(env, (size_t)step * K);
-    if (!col) return fail(env, "crevnet_native.conv2d: out of memory");
+    if (!col) return conv_fail(env, "conv2d", "out of memory");
     for (long m0 = 0; m0 < M; m0 += step) {
       long rows = M - m0 < step ? M - m0 : step;
       im2col(&c, x, m0, rows, col);
@@ -239,16 +267,14 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
 /* conv2dBackpropInput(dy, filter, dx, dims): dims describe the forward conv whose input is dx */
 static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   ARGS(4);
-  float *dy, *w, *dx;
-  size_t ndy, nw, ndx, nd;
-  int32_t *d;
-  Conv c;
-  if (!f32(env, argv[0], &dy, &ndy, false) || !f32(env, argv[1], &w, &nw, false) || !f32(env, argv[2], &dx, &ndx, false) ||
-      !i32(env, argv[3], &d, &nd) || !read_conv(d, nd, &c))
-    return fail(env, "crevnet_native.conv2dBackpropInput: bad arguments");
-  long M = conv_rows(&c), K = conv_k(&c);
-  if ((long)ndx != c.N * c.H * c.W * c.C || (long)nw != K * c.CO || (long)ndy != M * c.CO)
-    return fail(env, "crevnet_native.conv2dBackpropInput: sizes do not match the geometry");
+  ConvArgs a;
+  const char *why = conv_args(env, argv, 2, 1, 0, 3, &a);
+  if (why) return conv_fail(env, "conv2dBackpropInput", why);
+  const Conv c = a.c;
+  const long M = a.M, K = a.K;
+  const float *dy = a.y, *w = a.w;
+  float *dx = a.x;
+  const size_t ndx = (size_t)(c.N * c.H * c.W * c.C);
   if (ndx == 0) return NULL;
   if (pointwise(&c) && c.CO > 0) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, c.C, c.CO, 1.f, dy, c.CO, w, c.CO, 0.f, dx, c.C);
@@ -258,7 +284,7 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   if (M == 0 || K == 0 || c.CO == 0) return NULL;
   long step = chunk_rows(&c);
   float *col = scratch(env, (size_t)step * K);
-  if (!col) return fail(env, "crevnet_native.conv2dBackpropInput: out of memory");
+  if (!col) return conv_fail(env, "conv2dBackpropInput", "out of memory");
   for (long m0 = 0; m0 < M; m0 += step) {
     long rows = M - m0 < step ? M - m0 : step;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, K, c.CO, 1.f, dy + m0 * c.CO, c.CO, w, c.CO, 0.f, col, K);
@@ -270,16 +296,14 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
 /* conv2dBackpropFilter(x, dy, dw, dims) */
 static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
   ARGS(4);
-  float *x, *dy, *dw;
-  size_t nx, ndy, ndw, nd;
-  int32_t *d;
-  Conv c;
-  if (!f32(env, argv[0], &x, &nx, false) || !f32(env, argv[1], &dy, &ndy, false) || !f32(env, argv[2], &dw, &ndw, false) ||
-      !i32(env, argv[3], &d, &nd) || !read_conv(d, nd, &c))
-    return fail(env, "crevnet_native.conv2dBackpropFilter: bad arguments");
-  long M = conv_rows(&c), K = conv_k(&c);
-  if ((long)nx != c.N * c.H * c.W * c.C || (long)ndw != K * c.CO || (long)ndy != M * c.CO)
-    return fail(env, "crevnet_native.conv2dBackpropFilter: sizes do not match the geometry");
+  ConvArgs a;
+  const char *why = conv_args(env, argv, 0, 2, 1, 3, &a);
+  if (why) return conv_fail(env, "conv2dBackpropFilter", why);
+  const Conv c = a.c;
+  const long M = a.M, K = a.K;
+  const float *x = a.x, *dy = a.y;
+  float *dw = a.w;
+  const size_t ndw = (size_t)(K * c.CO);
   if (ndw == 0) return NULL;
   if (M == 0) {
     memset(dw, 0, ndw * sizeof(float));
@@ -291,7 +315,7 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   }
   long step = chunk_rows(&c);
   float *col = scratch(env, (size_t)step * K);
-  if (!col) return fail(env, "crevnet_native.conv2dBackpropFilter: out of memory");
+  if (!col) return conv_fail(env, "conv2dBackpropFilter", "out of memory");
   for (long m0 = 0; m0 < M; m0 += step) {
     long rows = M - m0 < step ? M - m0 : step;
     im2col(&c, x, m0, rows, col);

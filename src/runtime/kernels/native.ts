@@ -96,48 +96,46 @@ export function nativeConv2D(addon: NativeAddon, fallback: Fallback) {
   };
 }
 
-export function nativeConv2DBackpropInput(addon: NativeAddon, fallback: Fallback) {
+/**
+ * A conv gradient: `shapeAttr` names the attribute with the output's shape (inputShape: dx, filterShape: dW), the
+ * geometry is that of the forward conv from x's shape (`xShape`) and the filter's, and `call` runs the addon.
+ */
+function nativeConvGradient(
+  fallback: Fallback,
+  shapeAttr: 'inputShape' | 'filterShape',
+  geometry: (inputs: Record<string, TensorInfo>, out: [number, number, number, number]) => { xShape: [number, number, number, number]; filterShape: [number, number, number, number] },
+  call: (heap: WasmHeap, inputs: Record<string, TensorInfo>, out: TensorInfo, dims: Int32Array) => void,
+) {
   return (args: KernelArgs): TensorInfo => {
-    const { dy, filter } = args.inputs as Record<string, TensorInfo>;
+    const inputs = args.inputs as Record<string, TensorInfo>;
     const a = (args.attrs ?? {}) as Record<string, unknown>;
-    if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(dy, filter)) return fallbackTo(fallback, args);
-    const inputShape = a.inputShape as [number, number, number, number];
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter!.shape as [number, number, number, number],
-      a.strides as number | [number, number],
-      1,
-      a.pad as 'valid',
-      a.dimRoundingMode as 'floor' | undefined,
-    );
+    if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(...Object.values(inputs))) return fallbackTo(fallback, args);
+    const outShape = a[shapeAttr] as [number, number, number, number];
+    const { xShape, filterShape } = geometry(inputs, outShape);
+    const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, a.strides as number | [number, number], 1, a.pad as 'valid', a.dimRoundingMode as 'floor' | undefined);
     const heap = args.backend as WasmHeap;
-    const out = heap.makeOutput([...inputShape], 'float32');
-    if (size(inputShape) === 0) return out;
-    addon.conv2dBackpropInput(heap.typedArrayFromHeap(dy!), heap.typedArrayFromHeap(filter!), heap.typedArrayFromHeap(out), convDims(info));
+    const out = heap.makeOutput([...outShape], 'float32');
+    if (size(outShape) > 0) call(heap, inputs, out, convDims(info));
     return out;
   };
 }
 
+export function nativeConv2DBackpropInput(addon: NativeAddon, fallback: Fallback) {
+  return nativeConvGradient(
+    fallback,
+    'inputShape',
+    ({ filter }, dxShape) => ({ xShape: dxShape, filterShape: filter!.shape as [number, number, number, number] }),
+    (heap, { dy, filter }, dx, dims) => addon.conv2dBackpropInput(heap.typedArrayFromHeap(dy!), heap.typedArrayFromHeap(filter!), heap.typedArrayFromHeap(dx), dims),
+  );
+}
+
 export function nativeConv2DBackpropFilter(addon: NativeAddon, fallback: Fallback) {
-  return (args: KernelArgs): TensorInfo => {
-    const { x, dy } = args.inputs as Record<string, TensorInfo>;
-    const a = (args.attrs ?? {}) as Record<string, unknown>;
-    if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(x, dy)) return fallbackTo(fallback, args);
-    const filterShape = a.filterShape as [number, number, number, number];
-    const info = tf.backend_util.computeConv2DInfo(
-      x!.shape as [number, number, number, number],
-      filterShape,
-      a.strides as number | [number, number],
-      1,
-      a.pad as 'valid',
-      a.dimRoundingMode as 'floor' | undefined,
-    );
-    const heap = args.backend as WasmHeap;
-    const out = heap.makeOutput([...filterShape], 'float32');
-    if (size(filterShape) === 0) return out;
-    addon.conv2dBackpropFilter(heap.typedArrayFromHeap(x!), heap.typedArrayFromHeap(dy!), heap.typedArrayFromHeap(out), convDims(info));
-    return out;
-  };
+  return nativeConvGradient(
+    fallback,
+    'filterShape',
+    ({ x }, dwShape) => ({ xShape: x!.shape as [number, number, number, number], filterShape: dwShape }),
+    (heap, { x, dy }, dw, dims) => addon.conv2dBackpropFilter(heap.typedArrayFromHeap(x!), heap.typedArrayFromHeap(dy!), heap.typedArrayFromHeap(dw), dims),
+  );
 }
 
 /** BatchMatMul and _FusedMatMul (batch dims equal, or all ones on one side; bias of one value or one per column). */
