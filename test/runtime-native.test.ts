@@ -158,12 +158,34 @@ nativeTest('fused matMul with a bias and relu matches matMul, add and relu on wa
   assertClose(flat, reference, 1e-5, 'fused 2-D matMul, b transposed');
 });
 
+const transposeCases: [number[], number[]][] = [
+  [[5, 7], [1, 0]],
+  [[4096, 4, 3, 2], [0, 3, 1, 2]],
+  [[3, 64, 24], [1, 0, 2]],
+  [[2, 3, 4, 5], [3, 1, 2, 0]],
+  [[2, 1, 4, 1, 3], [4, 3, 2, 1, 0]],
+  [[2, 3, 1, 4, 2, 3], [5, 0, 3, 1, 4, 2]],
+  [[1, 6, 1, 5], [3, 2, 1, 0]],
+  [[4, 6], [0, 1]],
+  [[3, 1, 5], [1, 0, 2]],
+];
+nativeTest('transpose matches wasm for every rank to 6, with size-1 axes and axes that stay neighbours', async () => {
+  for (const [shape, perm] of transposeCases) {
+    const { native, wasm } = await bothWays(() => tf.transpose(rand(shape, 30), perm));
+    assertClose(native, wasm, 0, `transpose ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`);
+  }
+  const ints = await bothWays(() => tf.cast(tf.transpose(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), [1, 0]), 'float32'));
+  assertClose(ints.native, ints.wasm, 0, 'int32 transpose (the wasm kernel)');
+});
+
 nativeTest('the addon refuses sizes that do not match the geometry with an error, not a crash', () => {
   const addon = loadNativeAddon();
   const dims = Int32Array.of(1, 4, 4, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 4, 4);
   assert.throws(() => addon.conv2d(new Float32Array(31), new Float32Array(36), new Float32Array(32), null, dims, 0, 0), /sizes do not match/);
   assert.throws(() => addon.conv2d(new Float32Array(32), new Float32Array(36), new Float32Array(32), null, Int32Array.of(1, 2), 0, 0), /bad arguments/);
   assert.throws(() => addon.matmul(new Float32Array(6), new Float32Array(6), new Float32Array(5), null, Int32Array.of(1, 1, 1, 2, 2, 3, 0, 0), 0, 0), /sizes do not match/);
+  assert.throws(() => addon.transpose(new Float32Array(6), new Float32Array(6), Int32Array.of(2, 3), Int32Array.of(0, 0)), /bad arguments/);
+  assert.throws(() => addon.transpose(new Float32Array(6), new Float32Array(5), Int32Array.of(2, 3), Int32Array.of(1, 0)), /sizes do not match/);
 });
 
 nativeTest('the model: rollout and training gradients match wasm; no tensors leak', async () => {

@@ -360,6 +360,79 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+/*
+ * transpose(x, out, shape Int32Array, perm Int32Array): out = x with its axes in the order perm (rank <= 8).
+ * Size-1 axes are dropped and input axes that stay neighbours are merged first, so the copy runs over as few
+ * axes as possible; when the innermost axis stays innermost each step is one memcpy.
+ */
+#define MAX_RANK 8
+static napi_value transpose(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  float *x, *out;
+  size_t nx, nout, ns, np;
+  int32_t *shape, *perm;
+  if (!f32(env, argv[0], &x, &nx, false) || !f32(env, argv[1], &out, &nout, false) || !i32(env, argv[2], &shape, &ns) ||
+      !i32(env, argv[3], &perm, &np) || ns != np || ns > MAX_RANK)
+    return fail(env, "crevnet_native.transpose: bad arguments");
+  int rank = (int)ns, seen[MAX_RANK] = {0};
+  long total = 1;
+  for (int i = 0; i < rank; i++) {
+    if (shape[i] < 0 || perm[i] < 0 || perm[i] >= rank || seen[perm[i]]++) return fail(env, "crevnet_native.transpose: bad arguments");
+    total *= shape[i];
+  }
+  if ((long)nx != total || (long)nout != total) return fail(env, "crevnet_native.transpose: sizes do not match the shape");
+  if (total == 0) return NULL;
+  /* drop size-1 axes */
+  long d1[MAX_RANK];
+  int map[MAX_RANK], p1[MAX_RANK], r1 = 0, k = 0;
+  for (int i = 0; i < rank; i++) map[i] = shape[i] == 1 ? -1 : r1, r1 += shape[i] != 1;
+  for (int i = 0; i < rank; i++) if (shape[i] != 1) d1[map[i]] = shape[i];
+  for (int i = 0; i < rank; i++) if (map[perm[i]] >= 0) p1[k++] = map[perm[i]];
+  /* merge output-neighbouring axes that are input neighbours too: groups of input axes [start, start+len) */
+  int gstart[MAX_RANK], glen[MAX_RANK], g = 0;
+  for (int j = 0; j < r1; j++) {
+    if (g > 0 && p1[j] == gstart[g - 1] + glen[g - 1]) glen[g - 1]++;
+    else gstart[g] = p1[j], glen[g] = 1, g++;
+  }
+  /* the groups in input order are the merged input axes; P maps output axis -> merged input axis */
+  long D[MAX_RANK], S[MAX_RANK];
+  int P[MAX_RANK], R = g;
+  for (int a = 0; a < R; a++) {
+    int rankIn = 0;
+    for (int b = 0; b < R; b++) rankIn += gstart[b] < gstart[a];
+    P[a] = rankIn;
+    long size = 1;
+    for (int t = 0; t < glen[a]; t++) size *= d1[gstart[a] + t];
+    D[rankIn] = size;
+  }
+  if (R <= 1) {
+    memcpy(out, x, (size_t)total * sizeof(float));
+    return NULL;
+  }
+  S[R - 1] = 1;
+  for (int a = R - 2; a >= 0; a--) S[a] = S[a + 1] * D[a + 1];
+  long O[MAX_RANK], idx[MAX_RANK] = {0};
+  for (int i = 0; i < R; i++) O[i] = D[P[i]];
+  const long inner = O[R - 1], istride = S[P[R - 1]];
+  long off = 0;
+  float *o = out;
+  for (;;) {
+    if (istride == 1) memcpy(o, x + off, (size_t)inner * sizeof(float));
+    else for (long t = 0; t < inner; t++) o[t] = x[off + t * istride];
+    o += inner;
+    int a = R - 2;
+    for (; a >= 0; a--) {
+      off += S[P[a]];
+      if (++idx[a] < O[a]) break;
+      off -= S[P[a]] * O[a];
+      idx[a] = 0;
+    }
+    if (a < 0) break;
+  }
+  return NULL;
+}
+
 #ifdef CREVNET_OPENBLAS
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
@@ -406,6 +479,7 @@ NAPI_MODULE_INIT() {
       {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, napi_default, NULL},
       {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, napi_default, NULL},
       {"matmul", NULL, matmul, NULL, NULL, NULL, napi_default, NULL},
+      {"transpose", NULL, transpose, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"describe", NULL, describe, NULL, NULL, NULL, napi_default, NULL},
   };

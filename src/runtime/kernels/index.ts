@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { composedConv2DBackpropFilter } from './backprop-filter.js';
 import { composedConv2DBackpropInput } from './backprop-input.js';
 import { sharedWasmIdentity } from './identity.js';
-import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeMatMul } from './native.js';
+import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeMatMul, nativeTranspose } from './native.js';
 import type { NativeAddon } from './native.js';
 import { fastWasmSlice, fastWasmSplitV, fastWasmStridedSlice, fastWasmUnpack } from './slice.js';
 import {
@@ -109,6 +109,7 @@ export function installNativeKernels(addon: NativeAddon): void {
     Conv2DBackpropFilter: (f) => nativeConv2DBackpropFilter(addon, f),
     BatchMatMul: (f) => nativeMatMul(addon, f),
     _FusedMatMul: (f) => nativeMatMul(addon, f),
+    Transpose: (f) => nativeTranspose(addon, f),
   };
   for (const [name, make] of Object.entries(makers)) {
     const current = tf.getKernel(name, 'wasm');

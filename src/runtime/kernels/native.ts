@@ -1,6 +1,6 @@
 /**
  * The `native` backend's kernels: the wasm backend's Conv2D, FusedConv2D, Conv2DBackpropInput,
- * Conv2DBackpropFilter, BatchMatMul and _FusedMatMul run in native code (native/src/crevnet_native.c:
+ * Conv2DBackpropFilter, BatchMatMul, _FusedMatMul and Transpose run in native code (native/src/crevnet_native.c:
  * im2col around a CBLAS sgemm) on the same heap, so every other kernel and all tensors stay the wasm
  * backend's. Anything the native code does not cover (NCHW, non-float inputs, PReLU, a batch broadcast
  * other than 1-to-n) goes to the kernel it replaced.
@@ -15,6 +15,7 @@ export interface NativeAddon {
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, bias: Float32Array | null, dims: Int32Array, activation: number, alpha: number): void;
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
   /** the BLAS's own threads per call, process-wide (1 after loading: crevnet's worker pool provides the parallelism) */
   setThreads(n: number): void;
   describe(): { blas: string; threads: number };
@@ -174,6 +175,20 @@ export function nativeMatMul(addon: NativeAddon, fallback: Fallback) {
       act,
       Number(at.leakyreluAlpha || 0),
     );
+    return out;
+  };
+}
+
+/** Transpose of float32 tensors (the wasm kernel's strided C loop is 10× slower on the packed layout's shapes); a permutation that moves only size-1 axes stays the wasm kernel's (no copy). */
+export function nativeTranspose(addon: NativeAddon, fallback: Fallback) {
+  return (args: KernelArgs): TensorInfo => {
+    const x = args.inputs.x as TensorInfo;
+    const perm = (args.attrs as { perm: number[] }).perm;
+    const moved = perm.filter((p) => x.shape[p] !== 1);
+    if (x.dtype !== 'float32' || perm.length > 8 || moved.every((p, i) => i === 0 || p > moved[i - 1]!)) return fallbackTo(fallback, args);
+    const heap = args.backend as WasmHeap;
+    const out = heap.makeOutput(perm.map((p) => x.shape[p]!), 'float32');
+    if (size(x.shape) > 0) addon.transpose(heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(out), Int32Array.from(x.shape), Int32Array.from(perm));
     return out;
   };
 }
