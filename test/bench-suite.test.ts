@@ -119,10 +119,20 @@ test('a figure spread by more than 20% of its median is warned about, ours or th
   const c = fakeChildren([1.0, 1.9, 1.1, 2.3, 1.2], [0.8, 0.82, 0.81]);
   const peers = [peer(0.75, 30), peer(0.76, 45), peer(0.74, 40)];
   let p = 0;
-  const r = await runBenchSuite({ config: 'small', modelConfig, memoryBlocks: [], peer: true, runChild: c.run, runPeerOnce: async () => peers[p++]! });
+  const r = await runBenchSuite({ config: 'small', modelConfig, memoryBlocks: [], peer: true, peerRuns: 3, runChild: c.run, runPeerOnce: async () => peers[p++]! });
   assert.equal(r.warnings.length, 2, r.warnings.join('\n'));
   assert.match(r.warnings[0]!, /^training step: samples spread 108% of the median/);
   assert.match(r.warnings[1]!, /^peer inference: samples spread 38% of the median/);
+});
+
+test('with the peer and no --peer-runs, five rounds', async () => {
+  const modelConfig = await loadConfig('small');
+  const c = fakeChildren([1, 1, 1], [1, 1, 1]);
+  let runs = 0;
+  const r = await runBenchSuite({ config: 'small', modelConfig, memoryBlocks: [], peer: true, runChild: c.run, runPeerOnce: async () => (runs++, peer(1, 16)) });
+  assert.equal(runs, 5);
+  assert.equal(r.peer!.roundRatios.trainStep.length, 5);
+  assert.deepEqual(c.calls.map((a) => a[0]).filter((k) => k === 'train').length, 5);
 });
 
 test('a child that cannot start the backend is a one-line user error; a skipped peer stops after one run', async () => {

@@ -39,7 +39,7 @@ export interface SuiteOptions {
   profile?: boolean;
   peer?: boolean;
   peerIters?: number;
-  /** peer invocations (each gives one training-step median and one inference timing) */
+  /** rounds with the peer (default 5): our training step and inference, then one peer invocation */
   peerRuns?: number;
   /** also measure train, inference and one sequence with the multi-threaded wasm build (this many XNNPACK threads) */
   wasmThreads?: number;
@@ -200,7 +200,7 @@ export async function runBenchSuite(o: SuiteOptions): Promise<BenchReport> {
   };
 
   const trainWorkers = String(o.workers ?? o.trainWorkers ?? 'auto');
-  const rounds = o.peer ? Math.max(1, o.peerRuns ?? 3) : 1;
+  const rounds = o.peer ? Math.max(1, o.peerRuns ?? 5) : 1;
   const trains: TrainMeasurement[] = [];
   const infers: InferMeasurement[] = [];
   const peerResults: PeerResult[] = [];

@@ -159,7 +159,7 @@ export function register(program: Command): void {
     .option('--all-backends', 'also run every other available backend')
     .option('--peer', 'also run the PyTorch peer (scripts/peer-bench.sh) after our measurements and report ratios')
     .option('--peer-iters <n>', 'peer training iterations per run', parsePositiveInt('--peer-iters'), 10)
-    .option('--peer-runs <n>', 'peer runs (median and range of their figures)', parsePositiveInt('--peer-runs'), 3)
+    .option('--peer-runs <n>', 'rounds with the peer: our training step and inference, then one peer run; each ratio is the median of the rounds\' ratios', parsePositiveInt('--peer-runs'), 5)
     .option('--profile', 'add a tf.profile kernel breakdown of one training step and one rollout (one thread)')
     .option('--wasm-threads <n>', "also measure the training step and the rollouts on one worker with the multi-threaded wasm build's n XNNPACK threads (experimental; wasm only)", parsePositiveInt('--wasm-threads'))
     .option('--micro', 'run the building-block microbenchmarks instead')
