@@ -13,7 +13,7 @@ import type { InferMeasurement, MemoryMeasurement, TrainMeasurement } from './me
 import type { MemoryTable } from './harness.js';
 import { runPeer, type PeerResult } from './peer.js';
 import type { ProfileMeasurement } from './profile.js';
-import { spreadWarnings, summarize, type Figure } from './stats.js';
+import { spreadWarnings, summarize, type Figure, type SettledTiming } from './stats.js';
 import type { ModelConfig } from '../model/config.js';
 import type { WebGpuAdapterSummary } from '../runtime/webgpu.js';
 
@@ -152,31 +152,31 @@ export function summarizePeer(results: PeerResult[], ours: { trainStepSeconds: n
   };
 }
 
+/** Several rounds' timings of one figure as one: the samples pooled, the warm-up of the slowest to settle. */
+function poolTimings(ts: SettledTiming[]): SettledTiming {
+  return { ...ts[0]!, ...summarize(ts.flatMap((t) => t.samples)), warmupRuns: Math.max(...ts.map((t) => t.warmupRuns)), settled: ts.every((t) => t.settled) };
+}
+
+/** What the rounds' children of one measurement leaked in all, and the largest of them. */
+function pooledProcess(rounds: { tensorsLeaked: number; rssBytes: number }[]) {
+  return { tensorsLeaked: rounds.reduce((n, r) => n + r.tensorsLeaked, 0), rssBytes: Math.max(...rounds.map((r) => r.rssBytes)) };
+}
+
 /** One measurement from several rounds' children: the samples pooled, the first child's other fields. */
 function pooledTrain(rounds: TrainMeasurement[]): TrainMeasurement {
-  const first = rounds[0]!;
-  if (rounds.length === 1) return first;
-  const step = summarize(rounds.flatMap((r) => r.step.samples));
-  return {
-    ...first,
-    step: { ...first.step, ...step, warmupRuns: Math.max(...rounds.map((r) => r.step.warmupRuns)), settled: rounds.every((r) => r.step.settled) },
-    tensorsLeaked: rounds.reduce((n, r) => n + r.tensorsLeaked, 0),
-    rssBytes: Math.max(...rounds.map((r) => r.rssBytes)),
-  };
+  if (rounds.length === 1) return rounds[0]!;
+  return { ...rounds[0]!, step: poolTimings(rounds.map((r) => r.step)), ...pooledProcess(rounds) };
 }
 
 function pooledInfer(rounds: InferMeasurement[]): InferMeasurement {
-  const first = rounds[0]!;
-  if (rounds.length === 1) return first;
-  const rollout = summarize(rounds.flatMap((r) => r.rollout.samples));
+  if (rounds.length === 1) return rounds[0]!;
   return {
-    ...first,
-    rollout: { ...first.rollout, ...rollout, warmupRuns: Math.max(...rounds.map((r) => r.rollout.warmupRuns)), settled: rounds.every((r) => r.rollout.settled) },
+    ...rounds[0]!,
+    rollout: poolTimings(rounds.map((r) => r.rollout)),
     seqPerSecond: summarize(rounds.flatMap((r) => r.seqPerSecond.samples)),
     roundTripMaxErrorTrain: Math.max(...rounds.map((r) => r.roundTripMaxErrorTrain)),
     roundTripMaxErrorEval: Math.max(...rounds.map((r) => r.roundTripMaxErrorEval)),
-    tensorsLeaked: rounds.reduce((n, r) => n + r.tensorsLeaked, 0),
-    rssBytes: Math.max(...rounds.map((r) => r.rssBytes)),
+    ...pooledProcess(rounds),
   };
 }
 
