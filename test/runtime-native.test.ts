@@ -226,3 +226,16 @@ nativeTest('crevnet info: auto picks native and names its BLAS', async () => {
   assert.match(text.stdout, /^backend +native/m);
   assert.match(text.stdout, /^blas +\S/m);
 });
+
+nativeTest('switching to wasm in the same process puts the wasm kernels back; native installs them again', async () => {
+  try {
+    const info = await initBackend('wasm');
+    assert.equal(info.backend, 'wasm');
+    assert.equal(backendName(), 'wasm');
+    assert.equal(nativeKernelsInstalled(), false);
+  } finally {
+    const info = await initBackend('native');
+    assert.equal(info.backend, 'native');
+    assert.equal(nativeKernelsInstalled(), true);
+  }
+});

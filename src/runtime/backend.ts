@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from './errors.js';
-import { installNativeKernels, registerComposedKernels } from './kernels/index.js';
+import { installNativeKernels, registerComposedKernels, removeNativeKernels } from './kernels/index.js';
 import { loadNativeAddon } from './native-addon.js';
 import { importOptional } from './optional.js';
 import { closeWebGpu, describeAdapter, initWebGpu, webGpuAdapter, type WebGpuAdapterSummary } from './webgpu.js';
@@ -125,6 +125,9 @@ export async function initBackend(choice?: BackendChoice | string): Promise<Back
         const addon = loadNativeAddon();
         installNativeKernels(addon);
         blas = addon.describe().blas;
+      } else if (tf.getBackend() === 'wasm') {
+        // a process that ran on native and now asks for wasm gets wasm's own kernels back
+        removeNativeKernels();
       }
       const warnings: string[] = [];
       if (tf.getBackend() === 'tensorflow' && process.env.NVIDIA_TF32_OVERRIDE !== '0') {
